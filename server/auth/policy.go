@@ -1,0 +1,100 @@
+package auth
+
+// Action is something a request asks to do; each API route names one.
+type Action string
+
+// The actions of the API.
+const (
+	ActRecordCreate  Action = "record.create"
+	ActRecordRead    Action = "record.read"
+	ActRecordCorrect Action = "record.correct"
+	ActRecordVoid    Action = "record.void"
+	ActTotalsRead    Action = "totals.read"
+	ActUnitsRead     Action = "units.read"
+	ActUnitsWrite    Action = "units.write"
+	ActUsersRead     Action = "users.read"
+	ActUsersWrite    Action = "users.write"
+	ActDeviceOwn     Action = "devices.register"
+	ActDevicesRead   Action = "devices.read"
+	ActAuditVerify   Action = "audit.verify"
+	ActSelfRead      Action = "self.read"
+)
+
+// Actions lists every action, for the policy table test.
+var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
+	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead}
+
+// grants is the whole role policy: which role may attempt which action.
+// Object-level checks (whose records, which subtree) follow in Scope.
+var grants = map[Role]map[Action]bool{
+	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
+		ActUnitsRead, ActDeviceOwn, ActSelfRead),
+	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
+		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActUsersRead),
+	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
+		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead),
+	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
+		ActAuditVerify, ActSelfRead, ActTotalsRead),
+	RoleDevice: set(),
+}
+
+func set(as ...Action) map[Action]bool {
+	m := make(map[Action]bool, len(as))
+	for _, a := range as {
+		m[a] = true
+	}
+	return m
+}
+
+// Tree answers whether one unit lies in the subtree of another; the unit
+// tree of the enforcement domain implements it.
+type Tree interface {
+	Within(id, root string) bool
+}
+
+// Object is the part of a record the policy looks at.
+type Object struct {
+	Unit      string
+	CreatedBy string
+}
+
+// Allow is the one policy function. It reports whether p may perform a, and,
+// when obj is not nil, whether p may do so on that object:
+//   - officers see and create their own team's records and amend only
+//     those they created themselves;
+//   - supervisors see, create and amend the records of their unit's subtree;
+//   - the office and admins act on the whole district (admins hold no
+//     record actions at all, see grants).
+func Allow(p Principal, a Action, obj *Object, tree Tree) bool {
+	if !grants[p.Role][a] {
+		return false
+	}
+	if obj == nil {
+		return true
+	}
+	switch p.Role {
+	case RoleOffice, RoleAdmin:
+		return true
+	case RoleSupervisor:
+		return tree.Within(obj.Unit, p.Unit)
+	case RoleOfficer:
+		if obj.Unit != p.Unit {
+			return false
+		}
+		if a == ActRecordCorrect || a == ActRecordVoid {
+			return obj.CreatedBy == p.Username
+		}
+		return true
+	}
+	return false
+}
+
+// ScopeRoot is the top of the unit subtree whose data p may read: "" for the
+// whole district, otherwise the principal's unit.
+func ScopeRoot(p Principal) string {
+	switch p.Role {
+	case RoleOffice, RoleAdmin:
+		return ""
+	}
+	return p.Unit
+}

@@ -1,0 +1,196 @@
+package enforcement
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Kind names what a field record documents.
+type Kind string
+
+// The record kinds of DESIGN.md §3.
+const (
+	KindPatrol       Kind = "patrol"
+	KindExpulsion    Kind = "expulsion"
+	KindGrazing      Kind = "grazing"
+	KindVehicle      Kind = "vehicle"
+	KindConfiscation Kind = "confiscation"
+	KindCase         Kind = "case"
+)
+
+// Kinds lists every record kind in a stable order.
+var Kinds = []Kind{KindPatrol, KindExpulsion, KindGrazing, KindVehicle, KindConfiscation, KindCase}
+
+// Activity is what the people cleared away from the water were doing.
+type Activity string
+
+// The activities an expulsion may record.
+const (
+	ActivityFishing  Activity = "fishing"
+	ActivitySwimming Activity = "swimming"
+	ActivityVisiting Activity = "visiting"
+	ActivityOther    Activity = "other"
+)
+
+// Activities lists every activity in a stable order.
+var Activities = []Activity{ActivityFishing, ActivitySwimming, ActivityVisiting, ActivityOther}
+
+// Point is a GeoJSON Point; Coordinates are [lon, lat] in WGS-84 once stored.
+type Point struct {
+	Type        string     `json:"type"`
+	Coordinates [2]float64 `json:"coordinates"`
+}
+
+// LineString is a GeoJSON LineString of [lon, lat] positions.
+type LineString struct {
+	Type        string       `json:"type"`
+	Coordinates [][2]float64 `json:"coordinates"`
+}
+
+// Photo references a photo by content hash; the bytes travel separately.
+type Photo struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	MIME   string `json:"mime"`
+}
+
+// Item is one line of a confiscation: quantity pieces worth UnitValueFen each.
+type Item struct {
+	Name         string `json:"name"`
+	Quantity     int64  `json:"quantity"`
+	UnitValueFen int64  `json:"unit_value_fen"`
+}
+
+// OriginalLocation keeps the coordinates exactly as a device sent them when
+// they were not in WGS-84 (CRS is gcj02 or bd09).
+type OriginalLocation struct {
+	CRS         string     `json:"crs"`
+	Coordinates [2]float64 `json:"coordinates"`
+}
+
+// Record is a field record as officers capture it (the client part) plus the
+// metadata the server adds when it stores a revision (the server part).
+//
+// The client part is what Decode accepts and what CanonicalHash covers; the
+// server part (Rev and the fields after it) is assigned by the server and is
+// ignored when a client sends it back.
+type Record struct {
+	ID         string    `json:"id"`
+	Kind       Kind      `json:"kind"`
+	ObservedAt time.Time `json:"observed_at"`
+	Location   *Point    `json:"location,omitempty"`
+	Unit       string    `json:"unit"`
+	Officers   []string  `json:"officers,omitempty"`
+	PatrolID   string    `json:"patrol_id,omitempty"`
+	Campaign   string    `json:"campaign,omitempty"`
+	Note       string    `json:"note,omitempty"`
+	Photos     []Photo   `json:"photos,omitempty"`
+
+	// patrol
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	EndedAt    *time.Time  `json:"ended_at,omitempty"`
+	Track      *LineString `json:"track,omitempty"`
+	TrackTimes []time.Time `json:"track_times,omitempty"`
+	// expulsion
+	Persons  int64    `json:"persons,omitempty"`
+	Activity Activity `json:"activity,omitempty"`
+	// grazing
+	Animals int64 `json:"animals,omitempty"`
+	// vehicle
+	Vehicles int64    `json:"vehicles,omitempty"`
+	Plates   []string `json:"plates,omitempty"`
+	// confiscation
+	Items []Item `json:"items,omitempty"`
+	// case
+	CaseNo     string     `json:"case_no,omitempty"`
+	Violation  string     `json:"violation,omitempty"`
+	LegalBasis string     `json:"legal_basis,omitempty"`
+	Party      string     `json:"party,omitempty"`
+	FineFen    int64      `json:"fine_fen,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	FiledAt    *time.Time `json:"filed_at,omitempty"`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
+
+	// Server part.
+	Rev              int64             `json:"rev,omitempty"`
+	OriginalLocation *OriginalLocation `json:"original_location,omitempty"`
+	UnitPath         []string          `json:"unit_path,omitempty"`
+	CreatedBy        string            `json:"created_by,omitempty"`
+	RecordedBy       string            `json:"recorded_by,omitempty"`
+	ReceivedAt       time.Time         `json:"received_at,omitzero"`
+	Voided           bool              `json:"voided,omitempty"`
+	VoidReason       string            `json:"void_reason,omitempty"`
+	BodySHA256       string            `json:"body_sha256,omitempty"`
+}
+
+// ClientPart returns a copy of r without the server-assigned fields.
+func (r Record) ClientPart() Record {
+	c := r
+	c.Rev = 0
+	c.UnitPath = nil
+	c.CreatedBy = ""
+	c.RecordedBy = ""
+	c.ReceivedAt = time.Time{}
+	c.Voided = false
+	c.VoidReason = ""
+	c.BodySHA256 = ""
+	return c
+}
+
+// CanonicalHash is the hex SHA-256 of the canonical JSON of the record's client
+// part. Two submissions with the same hash carry the same facts; it is how an
+// idempotent create tells a retry from a different record under the same id.
+func (r Record) CanonicalHash() string {
+	c := r.ClientPart()
+	c.ObservedAt = c.ObservedAt.UTC()
+	c.StartedAt = utcPtr(c.StartedAt)
+	c.EndedAt = utcPtr(c.EndedAt)
+	c.FiledAt = utcPtr(c.FiledAt)
+	c.DecidedAt = utcPtr(c.DecidedAt)
+	if len(c.TrackTimes) > 0 {
+		tt := make([]time.Time, len(c.TrackTimes))
+		for i, t := range c.TrackTimes {
+			tt[i] = t.UTC()
+		}
+		c.TrackTimes = tt
+	}
+	b, _ := json.Marshal(c) // cannot fail: every field is plain data
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// StateHash is the hex SHA-256 of the canonical JSON of the whole revision,
+// server part included. The audit trail records it before and after a write.
+func (r Record) StateHash() string {
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ValueFen is the value of everything a confiscation took (Σ quantity×unit value).
+func (r Record) ValueFen() int64 {
+	var v int64
+	for _, it := range r.Items {
+		v += it.Quantity * it.UnitValueFen
+	}
+	return v
+}
+
+// ItemCount is the number of pieces a confiscation took (Σ quantity).
+func (r Record) ItemCount() int64 {
+	var n int64
+	for _, it := range r.Items {
+		n += it.Quantity
+	}
+	return n
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

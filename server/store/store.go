@@ -1,0 +1,305 @@
+// Package store is Baoshui's MongoDB adapter: the only package that imports
+// the MongoDB driver. It starts the embedded FerretDB (SQLite in the data
+// directory, or PostgreSQL) or connects to an external MongoDB, and offers the
+// few operations the design allows on the interactive path: inserts with
+// deterministic _ids, lookups and person-driven updates by _id, and full
+// scans only when read models are built at start (DESIGN.md §2).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
+)
+
+// Errors the store returns, to be tested with errors.Is.
+var (
+	// ErrNotFound means no document has the requested _id.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate means a document with the same _id is already stored:
+	// for the insert-only write path it means "already stored".
+	ErrDuplicate = errors.New("already stored")
+	// ErrUnavailable means the store could not be reached or timed out.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// MaxBatch is the largest bulk write the store sends at once. FerretDB holds a
+// pooled connection per statement that matches an existing document and hangs
+// from 50 (PostgreSQL) or 100 (SQLite) of them (DESIGN.md §2).
+const MaxBatch = 40
+
+// Config selects and configures the engine.
+type Config struct {
+	// MongoURI, when set, connects to an external MongoDB and ignores the rest.
+	MongoURI string
+	// DataDir holds the embedded store's SQLite files (created if missing).
+	DataDir string
+	// FerretPostgresURL switches the embedded FerretDB to its PostgreSQL backend.
+	FerretPostgresURL string
+	// Database is the database name; default "baoshui".
+	Database string
+	// Logger receives the store's own messages; FerretDB logs only errors.
+	Logger *slog.Logger
+}
+
+// Store is an open connection to the engine. It is safe for concurrent use.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+	uri    string
+	engine string
+
+	stopFerret context.CancelFunc
+	ferretDone chan struct{}
+}
+
+// Open starts the embedded FerretDB unless cfg.MongoURI is set, connects, and
+// creates the indexes (idempotently).
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Database == "" {
+		cfg.Database = "baoshui"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Store{uri: cfg.MongoURI, engine: "mongodb"}
+	if s.uri == "" {
+		if err := s.startFerret(cfg); err != nil {
+			return nil, fmt.Errorf("store: open: %w", err)
+		}
+	}
+	opts := options.Client().ApplyURI(s.uri).
+		SetTimeout(30 * time.Second).
+		SetServerSelectionTimeout(10 * time.Second).
+		SetMaxPoolSize(64)
+	client, err := mongo.Connect(ctx, opts)
+	if err != nil {
+		s.closeFerret()
+		return nil, fmt.Errorf("store: open: connect: %w", err)
+	}
+	s.client = client
+	s.db = client.Database(cfg.Database)
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if err := s.ensureIndexes(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) startFerret(cfg Config) error {
+	fc := &ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	}
+	if cfg.FerretPostgresURL != "" {
+		fc.Handler = "postgresql"
+		fc.PostgreSQLURL = cfg.FerretPostgresURL
+		s.engine = "ferretdb-postgresql"
+	} else {
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = "data"
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		if err := os.MkdirAll(abs, 0o750); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		fc.Handler = "sqlite"
+		fc.SQLiteURL = "file:" + strings.TrimSuffix(abs, "/") + "/"
+		s.engine = "ferretdb-sqlite"
+	}
+	f, err := ferretdb.New(fc)
+	if err != nil {
+		return fmt.Errorf("embedded FerretDB: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopFerret = cancel
+	s.ferretDone = make(chan struct{})
+	go func() {
+		defer close(s.ferretDone)
+		_ = f.Run(ctx)
+	}()
+	s.uri = f.MongoDBURI()
+	return nil
+}
+
+func (s *Store) closeFerret() {
+	if s.stopFerret != nil {
+		s.stopFerret()
+		<-s.ferretDone
+		s.stopFerret = nil
+	}
+}
+
+// Close disconnects and stops the embedded engine, if any.
+func (s *Store) Close(ctx context.Context) error {
+	var err error
+	if s.client != nil {
+		err = s.client.Disconnect(ctx)
+	}
+	s.closeFerret()
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the store answers; it is what /readyz reports.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return fmt.Errorf("store: ping: %w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// URI is the connection string of the engine; for the embedded store it is a
+// loopback address, used by benchmarks to compare with the raw driver.
+func (s *Store) URI() string { return s.uri }
+
+// Engine names the engine: ferretdb-sqlite, ferretdb-postgresql or mongodb.
+func (s *Store) Engine() string { return s.engine }
+
+// DatabaseName is the name of the database this store writes to.
+func (s *Store) DatabaseName() string { return s.db.Name() }
+
+// Drop deletes the whole database. Tests use it to clean up.
+func (s *Store) Drop(ctx context.Context) error {
+	if err := s.db.Drop(ctx); err != nil {
+		return fmt.Errorf("store: drop: %w", err)
+	}
+	return nil
+}
+
+// Collection names.
+const (
+	colRecords  = "records"
+	colAudit    = "audit"
+	colUnits    = "units"
+	colUsers    = "users"
+	colDevices  = "devices"
+	colSessions = "sessions"
+	colMeta     = "meta"
+)
+
+// ensureIndexes creates the secondary indexes. FerretDB does not use them
+// for queries but accepts them; on MongoDB they serve the report pipelines
+// and ad-hoc queries.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	idx := map[string][]mongo.IndexModel{
+		colRecords: {
+			{Keys: bson.D{{Key: "record_id", Value: 1}, {Key: "rev", Value: 1}}, Options: options.Index().SetUnique(true)},
+			{Keys: bson.D{{Key: "unit", Value: 1}, {Key: "day", Value: 1}}},
+			{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "day", Value: 1}}},
+		},
+		colUsers: {
+			{Keys: bson.D{{Key: "unit", Value: 1}}},
+		},
+	}
+	for col, models := range idx {
+		if _, err := s.db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("create indexes on %s: %w", col, classify(err))
+		}
+	}
+	return nil
+}
+
+// classify maps driver errors to the store's sentinel errors.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return ErrNotFound
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+	case mongo.IsNetworkError(err), mongo.IsTimeout(err), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, mongo.ErrClientDisconnected):
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		return err
+	}
+	if strings.Contains(err.Error(), "server selection") {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+// insertMany inserts docs unordered in batches of MaxBatch and reports, per
+// document, nil, an error wrapping ErrDuplicate, or another error.
+func (s *Store) insertMany(ctx context.Context, col string, docs []any) []error {
+	errs := make([]error, len(docs))
+	c := s.db.Collection(col)
+	for start := 0; start < len(docs); start += MaxBatch {
+		end := min(start+MaxBatch, len(docs))
+		_, err := c.InsertMany(ctx, docs[start:end], options.InsertMany().SetOrdered(false))
+		if err == nil {
+			continue
+		}
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+			for _, we := range bwe.WriteErrors {
+				e := error(we)
+				if we.Code == 11000 {
+					e = fmt.Errorf("%w: %s", ErrDuplicate, we.Message)
+				}
+				if i := start + we.Index; i < end {
+					errs[i] = e
+				}
+			}
+			continue
+		}
+		err = classify(err)
+		for i := start; i < end; i++ {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// findByID decodes the document with _id into out.
+func (s *Store) findByID(ctx context.Context, col string, id any, out any) error {
+	err := s.db.Collection(col).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
+	return classify(err)
+}
+
+// scan decodes every document of col into a fresh T and calls fn; it is for
+// building read models at start, never for an interactive request.
+func scan[T any](ctx context.Context, s *Store, col string, fn func(T) error) error {
+	cur, err := s.db.Collection(col).Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
+	if err != nil {
+		return classify(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var v T
+		if err := cur.Decode(&v); err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return classify(cur.Err())
+}

@@ -1,0 +1,105 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/baoshui/baoshui/server/audit"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/store"
+	"github.com/baoshui/baoshui/server/store/storetest"
+)
+
+func sampleRecord(id string, rev int64) enforcement.Record {
+	at := time.Date(2020, 7, 4, 7, 20, 0, 0, time.UTC)
+	start := at.Add(-time.Hour)
+	return enforcement.Record{
+		ID: id, Rev: rev, Kind: enforcement.KindPatrol, ObservedAt: at,
+		Location: &enforcement.Point{Type: "Point", Coordinates: [2]float64{116.95, 40.52}},
+		Unit:     "town-gaoling", UnitPath: []string{"miyun", "town-gaoling"}, Officers: []string{"officer-1"}, StartedAt: &start, EndedAt: &at,
+		Track:            &enforcement.LineString{Type: "LineString", Coordinates: [][2]float64{{116.95, 40.52}, {116.96, 40.53}}},
+		TrackTimes:       []time.Time{start, at},
+		Photos:           []enforcement.Photo{{SHA256: fmt.Sprintf("%064x", 1), Size: 10, MIME: "image/jpeg"}},
+		OriginalLocation: &enforcement.OriginalLocation{CRS: "gcj02", Coordinates: [2]float64{116.956, 40.521}},
+		CreatedBy:        "officer-1", RecordedBy: "officer-1", ReceivedAt: at.Add(time.Minute), BodySHA256: "abc",
+	}
+}
+
+func TestRevisionsRoundTripAndDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := sampleRecord("rec-a", 1)
+		b := sampleRecord("rec-b", 1)
+		b.Kind, b.Track, b.TrackTimes, b.StartedAt, b.EndedAt = enforcement.KindConfiscation, nil, nil, nil, nil
+		b.Items = []enforcement.Item{{Name: "渔网", Quantity: 3, UnitValueFen: 2500}}
+		errs := s.InsertRevisions(ctx, []enforcement.Record{a, b})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("insert %d: %v", i, err)
+			}
+		}
+		errs = s.InsertRevisions(ctx, []enforcement.Record{a, sampleRecord("rec-c", 1)})
+		if !errors.Is(errs[0], store.ErrDuplicate) {
+			t.Errorf("second insert of rec-a:1: got %v, want ErrDuplicate", errs[0])
+		}
+		if errs[1] != nil {
+			t.Errorf("rec-c in the same batch as a duplicate: %v", errs[1])
+		}
+		got, err := s.GetRevision(ctx, "rec-a", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.StateHash() != a.StateHash() {
+			t.Errorf("round trip changed the record:\n got %+v\nwant %+v", got, a)
+		}
+		gb, err := s.GetRevision(ctx, "rec-b", 1)
+		if err != nil || gb.ValueFen() != 7500 {
+			t.Errorf("rec-b: %v value %d", err, gb.ValueFen())
+		}
+		if _, err := s.GetRevision(ctx, "rec-a", 2); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing revision: got %v, want ErrNotFound", err)
+		}
+		if err := s.MarkSuperseded(ctx, "rec-a", 1, 2); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if err := s.ScanRevisions(ctx, func(enforcement.Record) error { n++; return nil }); err != nil || n != 3 {
+			t.Errorf("scan: %d revisions, %v; want 3", n, err)
+		}
+	})
+}
+
+func TestLastAuditFindsTheHeadByID(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	for _, total := range []int{0, 1, 2, 3, 7, 8, 9, 40, 41} {
+		t.Run(fmt.Sprint(total), func(t *testing.T) {
+			s := storetest.Open(t)
+			c := audit.NewChain(audit.Entry{})
+			var entries []audit.Entry
+			for i := 0; i < total; i++ {
+				entries = append(entries, c.Next(audit.Entry{At: time.Now(), Actor: "a", Action: "create", Object: fmt.Sprint(i)}))
+			}
+			if total > 0 {
+				if err := s.InsertAudit(ctx, entries); err != nil {
+					t.Fatal(err)
+				}
+			}
+			last, err := s.LastAudit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last.Seq != int64(total) {
+				t.Fatalf("last seq %d, want %d", last.Seq, total)
+			}
+			v := audit.NewVerifier()
+			if err := s.ScanAudit(ctx, v.Add); err != nil || v.Count() != int64(total) {
+				t.Fatalf("verify: %v after %d", err, v.Count())
+			}
+		})
+	}
+	_ = s
+}
