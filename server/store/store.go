@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/baoshui/baoshui/server/enforcement"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -26,12 +27,12 @@ import (
 // Errors the store returns, to be tested with errors.Is.
 var (
 	// ErrNotFound means no document has the requested _id.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = enforcement.ErrNotFound
 	// ErrDuplicate means a document with the same _id is already stored:
 	// for the insert-only write path it means "already stored".
-	ErrDuplicate = errors.New("already stored")
+	ErrDuplicate = enforcement.ErrExists
 	// ErrUnavailable means the store could not be reached or timed out.
-	ErrUnavailable = errors.New("store unavailable")
+	ErrUnavailable = enforcement.ErrUnavailable
 )
 
 // MaxBatch is the largest bulk write the store sends at once. FerretDB holds a
@@ -80,7 +81,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	opts := options.Client().ApplyURI(s.uri).
-		SetTimeout(30 * time.Second).
 		SetServerSelectionTimeout(10 * time.Second).
 		SetMaxPoolSize(64)
 	client, err := mongo.Connect(ctx, opts)
@@ -104,7 +104,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) startFerret(cfg Config) error {
 	fc := &ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		// FerretDB logs every duplicate-key insert at ERROR, and on this write
+		// path a duplicate key is the normal "already stored"; only the
+		// levels above ERROR (panics in a connection) are worth seeing.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 1})),
 	}
 	if cfg.FerretPostgresURL != "" {
 		fc.Handler = "postgresql"

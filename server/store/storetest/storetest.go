@@ -44,7 +44,9 @@ func host(t testing.TB, name string) string {
 		}
 		return s.URI()
 	}
-	cfg := store.Config{Logger: slog.New(slog.DiscardHandler)}
+	// The hosting connection gets a throw-away database of its own; the
+	// tests only need the engine's URI.
+	cfg := store.Config{Logger: slog.New(slog.DiscardHandler), Database: "host_" + randomName()}
 	switch name {
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "baoshui-storetest-")
@@ -70,6 +72,7 @@ func host(t testing.TB, name string) string {
 		}
 		t.Fatalf("storetest: start embedded store: %v", err)
 	}
+	_ = s.Drop(ctx)
 	engines[name] = s
 	return s.URI()
 }
@@ -108,11 +111,9 @@ func Engines(t testing.TB) []Engine {
 // dropped and closed when the test ends.
 func (e Engine) Open(t testing.TB) *store.Store {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, store.Config{MongoURI: e.uri, Database: "t_" + hex.EncodeToString(b)})
+	s, err := store.Open(ctx, store.Config{MongoURI: e.uri, Database: "t_" + randomName()})
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", e.Name, err)
 	}
@@ -133,4 +134,10 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	for _, e := range Engines(t) {
 		t.Run(e.Name, func(t *testing.T) { fn(t, e.Open(t)) })
 	}
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,227 @@
+package records
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// Filter selects records for a list. Zero fields select everything.
+type Filter struct {
+	Kind     enforcement.Kind
+	Unit     string // subtree root
+	Officer  string
+	Campaign string
+	From, To int64 // observed_at in Unix ms, half-open [From, To); 0 = open
+	BBox     *[4]float64
+	Voided   bool // include voided records
+	// Visible is the caller's object-level read check; nil allows all.
+	Visible func(unit, createdBy string) bool
+}
+
+// Page is one page of a list, newest observation first.
+type Page struct {
+	Records    []enforcement.Record `json:"records"`
+	NextCursor string               `json:"next_cursor,omitempty"`
+}
+
+// ErrBadCursor is returned for a cursor this service did not issue.
+var ErrBadCursor = errors.New("malformed cursor")
+
+type position struct {
+	ms int64
+	id string
+}
+
+// before reports whether a sorts before b: newest first, then by id descending.
+func (a position) before(b position) bool {
+	if a.ms != b.ms {
+		return a.ms > b.ms
+	}
+	return a.id > b.id
+}
+
+func encodeCursor(p position) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(p.ms))
+	return base64.RawURLEncoding.EncodeToString(append(b, p.id...))
+}
+
+func decodeCursor(s string) (position, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 9 || len(b) > 8+enforcement.MaxIDLength {
+		return position{}, ErrBadCursor
+	}
+	return position{ms: int64(binary.BigEndian.Uint64(b[:8])), id: string(b[8:])}, nil
+}
+
+// List returns up to limit records matching f after cursor ("" = from the
+// newest). The filter runs over the in-memory heads; only the page itself is
+// read from the store, by _id.
+func (s *Service) List(ctx context.Context, f Filter, cursor string, limit int) (Page, error) {
+	var after *position
+	if cursor != "" {
+		p, err := decodeCursor(cursor)
+		if err != nil {
+			return Page{}, fmt.Errorf("records: list: %w", enforcement.ErrInvalid)
+		}
+		after = &p
+	}
+	type hit struct {
+		pos position
+		rev int64
+	}
+	var hits []hit
+	s.mu.RLock()
+	for _, h := range s.all {
+		pos := position{ms: h.observedMs, id: h.id}
+		if after != nil && !after.before(pos) {
+			continue
+		}
+		if !s.match(h, &f) {
+			continue
+		}
+		hits = append(hits, hit{pos, h.rev})
+		// Keep the candidate set bounded: sort and cut when it doubles.
+		if len(hits) >= 2*limit+1024 {
+			sort.Slice(hits, func(i, j int) bool { return hits[i].pos.before(hits[j].pos) })
+			hits = hits[:limit+1]
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(hits, func(i, j int) bool { return hits[i].pos.before(hits[j].pos) })
+	var page Page
+	if len(hits) > limit {
+		hits = hits[:limit]
+		page.NextCursor = encodeCursor(hits[limit-1].pos)
+	}
+	page.Records = make([]enforcement.Record, len(hits))
+	errs := make([]error, len(hits))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, h := range hits {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			page.Records[i], errs[i] = s.store.GetRevision(ctx, h.pos.id, h.rev)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Page{}, fmt.Errorf("records: list: %w", err)
+	}
+	return page, nil
+}
+
+// match must be called with s.mu held.
+func (s *Service) match(h *head, f *Filter) bool {
+	if h.voided && !f.Voided {
+		return false
+	}
+	if f.Kind != "" && h.kind != f.Kind {
+		return false
+	}
+	if f.Campaign != "" && h.campaign != f.Campaign {
+		return false
+	}
+	if f.From != 0 && h.observedMs < f.From {
+		return false
+	}
+	if f.To != 0 && h.observedMs >= f.To {
+		return false
+	}
+	if f.BBox != nil {
+		lon, lat := float64(h.lon), float64(h.lat)
+		b := f.BBox
+		if lon < b[0] || lat < b[1] || lon > b[2] || lat > b[3] {
+			return false
+		}
+	}
+	if f.Officer != "" {
+		found := false
+		for _, o := range h.officers {
+			found = found || o == f.Officer
+		}
+		if !found {
+			return false
+		}
+	}
+	if f.Unit != "" && !s.units.Within(h.unit, f.Unit) {
+		return false
+	}
+	if f.Visible != nil && !f.Visible(h.unit, h.createdBy) {
+		return false
+	}
+	return true
+}
+
+// TotalsQuery selects the days, units and campaign of a totals report.
+type TotalsQuery struct {
+	From, To enforcement.Day // half-open [From, To)
+	Unit     string          // subtree root; "" = all
+	Campaign string
+	// Visible restricts the units counted to those the caller may see.
+	Visible func(unit string) bool
+}
+
+// TotalsReport is the answer to a totals query, with a per-month breakdown.
+type TotalsReport struct {
+	From    string                        `json:"from"`
+	To      string                        `json:"to"`
+	Unit    string                        `json:"unit,omitempty"`
+	Totals  enforcement.Totals            `json:"totals"`
+	ByMonth map[string]enforcement.Totals `json:"by_month"`
+	ByUnit  map[string]enforcement.Totals `json:"by_unit,omitempty"`
+}
+
+// Totals sums the per-day read model; it never touches the store.
+func (s *Service) Totals(q TotalsQuery) TotalsReport {
+	var all enforcement.Counts
+	months := map[string]*enforcement.Counts{}
+	units := map[string]*enforcement.Counts{}
+	visible := map[string]bool{}
+	s.mu.RLock()
+	for k, c := range s.totals {
+		if k.day < q.From || k.day >= q.To {
+			continue
+		}
+		if q.Campaign != "" && k.campaign != q.Campaign {
+			continue
+		}
+		ok, seen := visible[k.unit]
+		if !seen {
+			ok = (q.Unit == "" || s.units.Within(k.unit, q.Unit)) && (q.Visible == nil || q.Visible(k.unit))
+			visible[k.unit] = ok
+		}
+		if !ok {
+			continue
+		}
+		all.Add(*c, 1)
+		m := k.day.Month()
+		if months[m] == nil {
+			months[m] = &enforcement.Counts{}
+		}
+		months[m].Add(*c, 1)
+		if units[k.unit] == nil {
+			units[k.unit] = &enforcement.Counts{}
+		}
+		units[k.unit].Add(*c, 1)
+	}
+	s.mu.RUnlock()
+	r := TotalsReport{From: q.From.String(), To: q.To.String(), Unit: q.Unit, Totals: all.Totals(),
+		ByMonth: map[string]enforcement.Totals{}, ByUnit: map[string]enforcement.Totals{}}
+	for m, c := range months {
+		r.ByMonth[m] = c.Totals()
+	}
+	for u, c := range units {
+		r.ByUnit[u] = c.Totals()
+	}
+	return r
+}

@@ -1,0 +1,369 @@
+// Package records is the field-record service: it creates, corrects and voids
+// records through a single group-committing writer that stores each revision
+// as an insert with a deterministic _id and appends the audit chain, and it
+// answers reads from read models it keeps in memory (record heads and
+// per-day totals), built from the store at start (DESIGN.md §2).
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/baoshui/baoshui/geo"
+	"github.com/baoshui/baoshui/server/audit"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/paulmach/orb"
+)
+
+// Store is what the service needs of the storage adapter. Errors wrap
+// enforcement.ErrExists (an _id already stored), enforcement.ErrNotFound and
+// enforcement.ErrUnavailable.
+type Store interface {
+	InsertRevisions(ctx context.Context, revs []enforcement.Record) []error
+	GetRevision(ctx context.Context, id string, rev int64) (enforcement.Record, error)
+	MarkSuperseded(ctx context.Context, id string, rev, by int64) error
+	ScanRevisions(ctx context.Context, fn func(enforcement.Record) error) error
+	InsertAudit(ctx context.Context, entries []audit.Entry) error
+	LastAudit(ctx context.Context) (audit.Entry, error)
+}
+
+// Actor is who performs a write; the service records it, the caller has
+// already decided that the actor may act.
+type Actor struct {
+	Username string
+}
+
+// Service is the field-record service. It is safe for concurrent use.
+type Service struct {
+	store Store
+	units *enforcement.UnitTree
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu     sync.RWMutex
+	heads  map[string]*head
+	all    []*head
+	totals map[cellKey]*enforcement.Counts
+	intern map[string]string
+
+	ops       chan *op
+	chain     *audit.Chain
+	pending   []audit.Entry // audit entries made but not yet stored
+	done      chan struct{}
+	closeOnce sync.Once
+	cancel    context.CancelFunc
+}
+
+// head is the compact in-memory view of a record's latest revision: what
+// lists, filters and authorisation need. The full revision is read from the
+// store by _id.
+type head struct {
+	id         string
+	rev        int64
+	kind       enforcement.Kind
+	unit       string
+	campaign   string
+	createdBy  string
+	officers   []string
+	observedMs int64
+	lon, lat   float32
+	voided     bool
+}
+
+type cellKey struct {
+	day      enforcement.Day
+	unit     string
+	campaign string
+}
+
+// Options configure a Service.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Open builds the read models from the store, finds the head of the audit
+// chain, and starts the writer. Close stops it.
+func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Options) (*Service, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Service{
+		store: st, units: units, log: opt.Logger, now: opt.Now,
+		heads: map[string]*head{}, totals: map[cellKey]*enforcement.Counts{}, intern: map[string]string{},
+		ops: make(chan *op, 1024), done: make(chan struct{}),
+	}
+	if err := s.load(ctx); err != nil {
+		return nil, fmt.Errorf("records: open: %w", err)
+	}
+	last, err := st.LastAudit(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("records: open: audit head: %w", err)
+	}
+	s.chain = audit.NewChain(last)
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.writer(wctx)
+	return s, nil
+}
+
+// Close stops the writer after the operations already queued are done.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		close(s.ops)
+		<-s.done
+		s.cancel()
+	})
+}
+
+// load scans every stored revision once and keeps, per record, the highest.
+func (s *Service) load(ctx context.Context) error {
+	type best struct {
+		h       *head
+		contrib []enforcement.Contribution
+	}
+	latest := map[string]best{}
+	err := s.store.ScanRevisions(ctx, func(r enforcement.Record) error {
+		if b, ok := latest[r.ID]; ok && b.h.rev >= r.Rev {
+			return nil
+		}
+		latest[r.ID] = best{h: s.newHead(&r), contrib: r.Contributions()}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.all = make([]*head, 0, len(latest))
+	for id, b := range latest {
+		s.heads[id] = b.h
+		s.all = append(s.all, b.h)
+		s.addTotals(b.h, b.contrib, 1)
+	}
+	return nil
+}
+
+func (s *Service) in(v string) string {
+	if x, ok := s.intern[v]; ok {
+		return x
+	}
+	s.intern[v] = v
+	return v
+}
+
+// newHead builds the compact view of r; it must be called with s.mu held for
+// writing or before the service is shared (it uses the intern table).
+func (s *Service) newHead(r *enforcement.Record) *head {
+	h := &head{
+		id: r.ID, rev: r.Rev, kind: r.Kind, unit: s.in(r.Unit), campaign: s.in(r.Campaign),
+		createdBy: s.in(r.CreatedBy), observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
+	}
+	if len(r.Officers) > 0 {
+		h.officers = make([]string, len(r.Officers))
+		for i, o := range r.Officers {
+			h.officers[i] = s.in(o)
+		}
+	}
+	if r.Location != nil {
+		h.lon, h.lat = float32(r.Location.Coordinates[0]), float32(r.Location.Coordinates[1])
+	}
+	return h
+}
+
+func (s *Service) addTotals(h *head, contrib []enforcement.Contribution, sign int64) {
+	for _, c := range contrib {
+		k := cellKey{day: c.Day, unit: h.unit, campaign: h.campaign}
+		cell := s.totals[k]
+		if cell == nil {
+			cell = &enforcement.Counts{}
+			s.totals[k] = cell
+		}
+		cell.Add(c.Counts, sign)
+		if cell.IsZero() {
+			delete(s.totals, k)
+		}
+	}
+}
+
+// Prepare turns a decoded input into the first revision of a new record:
+// coordinates converted to WGS-84 (the original kept), times cut to the
+// millisecond the store keeps, the unit checked against the tree.
+func (s *Service) Prepare(in enforcement.Input) (enforcement.Record, error) {
+	r := in.Record
+	verr := &enforcement.ValidationError{}
+	if _, ok := s.units.Get(r.Unit); !ok {
+		verr.Fields = append(verr.Fields, enforcement.FieldError{Field: "unit", Detail: "unknown unit"})
+	}
+	if in.CRS != "" && in.CRS != string(geo.WGS84) {
+		crs, err := geo.ParseCRS(in.CRS)
+		if err == nil && r.Location != nil {
+			orig := r.Location.Coordinates
+			var p orb.Point
+			p, err = geo.ToWGS84(orb.Point(orig), crs)
+			if err == nil {
+				r.OriginalLocation = &enforcement.OriginalLocation{CRS: string(crs), Coordinates: orig}
+				r.Location = &enforcement.Point{Type: "Point", Coordinates: roundCoords(p)}
+			}
+			if err == nil && r.Track != nil {
+				for i, q := range r.Track.Coordinates {
+					w, _ := geo.ToWGS84(orb.Point(q), crs)
+					r.Track.Coordinates[i] = roundCoords(w)
+				}
+			}
+		}
+		if err != nil {
+			verr.Fields = append(verr.Fields, enforcement.FieldError{Field: "crs", Detail: err.Error()})
+		}
+	}
+	if len(verr.Fields) > 0 {
+		return enforcement.Record{}, fmt.Errorf("%w: %w", enforcement.ErrInvalid, verr)
+	}
+	truncateTimes(&r)
+	return r, nil
+}
+
+// roundCoords keeps 1e-8 degrees (about a millimetre): enough for any GNSS
+// fix, and a converted point then has one canonical form.
+func roundCoords(p orb.Point) [2]float64 {
+	const f = 1e8
+	return [2]float64{float64(int64(p[0]*f+copysignHalf(p[0]))) / f, float64(int64(p[1]*f+copysignHalf(p[1]))) / f}
+}
+
+func copysignHalf(v float64) float64 {
+	if v < 0 {
+		return -0.5
+	}
+	return 0.5
+}
+
+func truncateTimes(r *enforcement.Record) {
+	ms := func(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+	msp := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		v := ms(*t)
+		return &v
+	}
+	r.ObservedAt = ms(r.ObservedAt)
+	r.StartedAt, r.EndedAt, r.FiledAt, r.DecidedAt = msp(r.StartedAt), msp(r.EndedAt), msp(r.FiledAt), msp(r.DecidedAt)
+	for i, t := range r.TrackTimes {
+		r.TrackTimes[i] = ms(t)
+	}
+}
+
+// Result is the outcome of a write: the stored revision and whether this
+// call created it (false: the same record was already stored).
+type Result struct {
+	Record  enforcement.Record
+	Created bool
+}
+
+// Create stores r (prepared by Prepare) as revision 1. If a record with the
+// same id exists, it returns the stored record with Created false when the
+// bodies are the same, and an error wrapping ErrConflict when they differ.
+func (s *Service) Create(ctx context.Context, actor Actor, r enforcement.Record) (Result, error) {
+	r.Rev = 1
+	r.CreatedBy, r.RecordedBy = actor.Username, actor.Username
+	r.BodySHA256 = r.CanonicalHash()
+	r.UnitPath = s.units.Path(r.Unit)
+	return s.submit(ctx, &op{kind: opCreate, rec: r, actor: actor})
+}
+
+// Correct stores r as a new revision superseding baseRev, which must be the
+// record's current revision (ErrConflict otherwise, with the current record).
+func (s *Service) Correct(ctx context.Context, actor Actor, baseRev int64, r enforcement.Record) (Result, error) {
+	r.UnitPath = s.units.Path(r.Unit)
+	r.RecordedBy = actor.Username
+	r.BodySHA256 = r.CanonicalHash()
+	return s.submit(ctx, &op{kind: opCorrect, rec: r, baseRev: baseRev, actor: actor})
+}
+
+// Void marks the record void from a new revision on; it then counts nowhere.
+func (s *Service) Void(ctx context.Context, actor Actor, id string, baseRev int64, reason string) (Result, error) {
+	return s.submit(ctx, &op{kind: opVoid, rec: enforcement.Record{ID: id}, baseRev: baseRev, reason: reason, actor: actor})
+}
+
+// Audit appends an entry for a write made elsewhere (units, users, devices),
+// in the same chain as the record writes.
+func (s *Service) Audit(ctx context.Context, e audit.Entry) error {
+	_, err := s.submit(ctx, &op{kind: opAudit, entry: e})
+	return err
+}
+
+// ConflictError carries the current stored record of a conflicting write.
+type ConflictError struct {
+	Current enforcement.Record
+	Reason  string
+}
+
+func (e *ConflictError) Error() string { return "conflict: " + e.Reason }
+func (e *ConflictError) Unwrap() error { return enforcement.ErrConflict }
+
+// Head returns the current revision number and object-level facts of a
+// record, from memory.
+func (s *Service) Head(id string) (HeadInfo, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.heads[id]
+	if !ok {
+		return HeadInfo{}, false
+	}
+	return HeadInfo{ID: h.id, Rev: h.rev, Kind: h.kind, Unit: h.unit, CreatedBy: h.createdBy, Voided: h.voided}, true
+}
+
+// HeadInfo is what authorisation needs to know about a record.
+type HeadInfo struct {
+	ID        string
+	Rev       int64
+	Kind      enforcement.Kind
+	Unit      string
+	CreatedBy string
+	Voided    bool
+}
+
+// Get reads the current revision of a record from the store by _id.
+func (s *Service) Get(ctx context.Context, id string) (enforcement.Record, error) {
+	h, ok := s.Head(id)
+	if !ok {
+		return enforcement.Record{}, fmt.Errorf("records: get %s: %w", id, enforcement.ErrNotFound)
+	}
+	r, err := s.store.GetRevision(ctx, id, h.Rev)
+	if err != nil {
+		return enforcement.Record{}, fmt.Errorf("records: get: %w", err)
+	}
+	return r, nil
+}
+
+// History reads every revision of a record, oldest first.
+func (s *Service) History(ctx context.Context, id string) ([]enforcement.Record, error) {
+	h, ok := s.Head(id)
+	if !ok {
+		return nil, fmt.Errorf("records: history %s: %w", id, enforcement.ErrNotFound)
+	}
+	out := make([]enforcement.Record, 0, h.Rev)
+	for rev := int64(1); rev <= h.Rev; rev++ {
+		r, err := s.store.GetRevision(ctx, id, rev)
+		if err != nil {
+			return nil, fmt.Errorf("records: history: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Count is the number of records (voided included) the service knows.
+func (s *Service) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.all)
+}
+
+var errClosed = errors.New("records: service closed")

@@ -1,0 +1,327 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/baoshui/baoshui/server/audit"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+type opKind int
+
+const (
+	opCreate opKind = iota
+	opCorrect
+	opVoid
+	opAudit
+)
+
+var opAction = map[opKind]string{opCreate: "record.create", opCorrect: "record.correct", opVoid: "record.void"}
+
+// op is one write waiting for the writer.
+type op struct {
+	kind    opKind
+	rec     enforcement.Record
+	baseRev int64
+	reason  string
+	actor   Actor
+	entry   audit.Entry
+
+	// filled in by the writer
+	old      *enforcement.Record // the revision a correct or void supersedes
+	existing bool                // a create whose id is already stored
+	res      Result
+	err      error
+	done     chan struct{}
+}
+
+// maxOpsPerBatch bounds one group commit; it equals the store's bulk limit.
+const maxOpsPerBatch = 40
+
+// batchTimeout bounds the store calls of one batch, so that an unreachable
+// store fails writes instead of holding them.
+const batchTimeout = 20 * time.Second
+
+// submit hands o to the writer and waits for its outcome. If ctx ends first
+// the write may still happen; a retry with the same id is then answered from
+// the store (writes are idempotent by id).
+func (s *Service) submit(ctx context.Context, o *op) (Result, error) {
+	o.done = make(chan struct{})
+	if err := s.enqueue(ctx, o); err != nil {
+		return Result{}, err
+	}
+	select {
+	case <-o.done:
+		return o.res, o.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("records: %w: %v", enforcement.ErrUnavailable, ctx.Err())
+	}
+}
+
+func (s *Service) enqueue(ctx context.Context, o *op) (err error) {
+	defer func() {
+		if recover() != nil { // the channel was closed by Close
+			err = errClosed
+		}
+	}()
+	select {
+	case s.ops <- o:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("records: %w: %v", enforcement.ErrUnavailable, ctx.Err())
+	}
+}
+
+// writer is the single goroutine that orders all writes: it takes whatever
+// is queued (up to maxOpsPerBatch), stores it with one bulk insert, appends
+// the audit chain with another, and updates the read models.
+func (s *Service) writer(ctx context.Context) {
+	defer close(s.done)
+	var carry []*op
+	for {
+		var batch []*op
+		if len(carry) > 0 {
+			batch, carry = carry, nil
+		} else {
+			o, ok := <-s.ops
+			if !ok {
+				return
+			}
+			batch = append(batch, o)
+		}
+	drain:
+		for len(batch) < maxOpsPerBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		carry = s.process(ctx, batch)
+	}
+}
+
+// process writes one batch and returns the ops that touch a record already
+// touched earlier in the batch; they go into the next batch, so each sees the
+// state the one before it left.
+func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	if err := s.flushPending(ctx); err != nil {
+		for _, o := range batch {
+			o.err = err
+			close(o.done)
+		}
+		return nil
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	seen := map[string]bool{}
+	var writes []*op
+	var revs []enforcement.Record
+	var finished []*op
+	for _, o := range batch {
+		if o.kind == opAudit {
+			finished = append(finished, o)
+			continue
+		}
+		if seen[o.rec.ID] {
+			later = append(later, o)
+			continue
+		}
+		seen[o.rec.ID] = true
+		if err := s.plan(ctx, o, now); err != nil {
+			o.err = err
+			finished = append(finished, o)
+			continue
+		}
+		if o.existing {
+			finished = append(finished, o)
+			continue
+		}
+		writes = append(writes, o)
+		revs = append(revs, o.rec)
+	}
+	var stored []*op
+	if len(revs) > 0 {
+		for i, err := range s.store.InsertRevisions(ctx, revs) {
+			o := writes[i]
+			switch {
+			case err == nil:
+				o.res = Result{Record: o.rec, Created: true}
+				stored = append(stored, o)
+			case errors.Is(err, enforcement.ErrExists) && o.kind == opCreate:
+				o.existing = true
+			case errors.Is(err, enforcement.ErrExists):
+				o.err = s.conflict(ctx, o.rec.ID, "another write stored this revision first")
+			default:
+				o.err = fmt.Errorf("records: %s: %w", opAction[o.kind], err)
+			}
+			finished = append(finished, o)
+		}
+	}
+	for _, o := range finished {
+		if o.existing {
+			o.res, o.err = s.resolveExisting(ctx, o)
+		}
+	}
+	s.appendAudit(ctx, now, stored, finished)
+	for _, o := range stored {
+		if o.old != nil {
+			if err := s.store.MarkSuperseded(ctx, o.old.ID, o.old.Rev, o.rec.Rev); err != nil {
+				s.log.Warn("mark superseded", "record", o.old.ID, "rev", o.old.Rev, "err", err)
+			}
+		}
+	}
+	s.apply(stored)
+	for _, o := range finished {
+		close(o.done)
+	}
+	return later
+}
+
+// plan checks o against the current heads and fills in its revision.
+func (s *Service) plan(ctx context.Context, o *op, now time.Time) error {
+	s.mu.RLock()
+	h := s.heads[o.rec.ID]
+	var cur head
+	if h != nil {
+		cur = *h
+	}
+	s.mu.RUnlock()
+	switch o.kind {
+	case opCreate:
+		if h != nil {
+			o.existing = true
+			return nil
+		}
+		o.rec.ReceivedAt = now
+		return nil
+	case opCorrect, opVoid:
+		if h == nil {
+			return fmt.Errorf("records: %s %s: %w", opAction[o.kind], o.rec.ID, enforcement.ErrNotFound)
+		}
+		old, err := s.store.GetRevision(ctx, cur.id, cur.rev)
+		if err != nil {
+			return fmt.Errorf("records: %s: %w", opAction[o.kind], err)
+		}
+		if o.baseRev != cur.rev {
+			return &ConflictError{Current: old, Reason: fmt.Sprintf("base_rev %d is not the current revision %d", o.baseRev, cur.rev)}
+		}
+		if old.Voided {
+			return &ConflictError{Current: old, Reason: "the record is void"}
+		}
+		o.old = &old
+		if o.kind == opVoid {
+			o.rec = old
+			o.rec.Voided, o.rec.VoidReason = true, o.reason
+			o.rec.RecordedBy = o.actor.Username
+		} else {
+			if o.rec.Kind != old.Kind {
+				return fmt.Errorf("records: correct: %w: kind cannot change from %s to %s", enforcement.ErrInvalid, old.Kind, o.rec.Kind)
+			}
+			o.rec.CreatedBy = old.CreatedBy
+		}
+		o.rec.Rev = cur.rev + 1
+		o.rec.ReceivedAt = now
+		return nil
+	}
+	return nil
+}
+
+// resolveExisting answers a create whose id is already stored: the stored
+// record when the first revision has the same body, a conflict otherwise.
+func (s *Service) resolveExisting(ctx context.Context, o *op) (Result, error) {
+	first, err := s.store.GetRevision(ctx, o.rec.ID, 1)
+	if err != nil {
+		return Result{}, fmt.Errorf("records: create: %w", err)
+	}
+	cur := first
+	if h, ok := s.Head(o.rec.ID); ok && h.Rev > 1 {
+		if cur, err = s.store.GetRevision(ctx, o.rec.ID, h.Rev); err != nil {
+			return Result{}, fmt.Errorf("records: create: %w", err)
+		}
+	}
+	if first.BodySHA256 != o.rec.BodySHA256 {
+		return Result{}, &ConflictError{Current: cur, Reason: "a different record is stored under this id"}
+	}
+	return Result{Record: cur}, nil
+}
+
+func (s *Service) conflict(ctx context.Context, id, reason string) error {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return &ConflictError{Reason: reason}
+	}
+	return &ConflictError{Current: cur, Reason: reason}
+}
+
+// flushPending stores audit entries a failed batch left behind, one by one,
+// before anything else is written, so that the chain stays gap-free.
+func (s *Service) flushPending(ctx context.Context) error {
+	for len(s.pending) > 0 {
+		err := s.store.InsertAudit(ctx, s.pending[:1])
+		if err != nil && !errors.Is(err, enforcement.ErrExists) {
+			return fmt.Errorf("records: audit: %w", err)
+		}
+		s.pending = s.pending[1:]
+	}
+	return nil
+}
+
+// appendAudit chains an entry for every stored revision and every audit op.
+// If the store refuses them, they stay pending and are written before the
+// next batch; the revisions themselves are already stored.
+func (s *Service) appendAudit(ctx context.Context, now time.Time, stored, finished []*op) {
+	var entries []audit.Entry
+	for _, o := range stored {
+		e := audit.Entry{At: now, Actor: o.actor.Username, Action: opAction[o.kind], Object: "record:" + o.rec.ID,
+			Rev: o.rec.Rev, After: o.rec.StateHash()}
+		if o.old != nil {
+			e.Before = o.old.StateHash()
+		}
+		entries = append(entries, s.chain.Next(e))
+	}
+	for _, o := range finished {
+		if o.kind == opAudit {
+			o.entry.At = now
+			entries = append(entries, s.chain.Next(o.entry))
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	if err := s.store.InsertAudit(ctx, entries); err != nil {
+		s.log.Error("audit append failed; entries kept to retry", "entries", len(entries), "err", err)
+		s.pending = append(s.pending, entries...)
+	}
+}
+
+// apply updates the read models with the stored revisions.
+func (s *Service) apply(stored []*op) {
+	if len(stored) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range stored {
+		h := s.heads[o.rec.ID]
+		if h == nil {
+			h = s.newHead(&o.rec)
+			s.heads[h.id] = h
+			s.all = append(s.all, h)
+		} else {
+			if o.old != nil {
+				s.addTotals(h, o.old.Contributions(), -1)
+			}
+			*h = *s.newHead(&o.rec)
+		}
+		s.addTotals(h, o.rec.Contributions(), 1)
+	}
+}
