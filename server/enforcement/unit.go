@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"unicode/utf8"
 )
 
 // Tier is the level of a patrol team in the three-tier organisation.
@@ -35,7 +36,7 @@ func (t *UnitTree) CheckUnit(u Unit) error {
 	if !ValidID(u.ID) {
 		return fmt.Errorf("id: must be 1 to %d letters, digits, '.', '_' or '-'", MaxIDLength)
 	}
-	if u.Name == "" || len(u.Name) > MaxTextRunes {
+	if u.Name == "" || utf8.RuneCountInString(u.Name) > MaxTextRunes {
 		return errors.New("name: required")
 	}
 	want := map[Tier]Tier{TierTown: TierDistrict, TierVillage: TierTown}
