@@ -178,3 +178,19 @@ func RefreshID(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
+
+// Session is the stored state of a refresh token; ID is the token's hash.
+type Session struct {
+	ID        string
+	Username  string
+	ExpiresAt time.Time
+	Revoked   bool
+}
+
+// Device is an officer's registered phone; only its owner may sync with it.
+type Device struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Owner     string    `json:"owner"`
+	CreatedAt time.Time `json:"created_at"`
+}

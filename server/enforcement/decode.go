@@ -187,8 +187,19 @@ func Decode(data []byte, now time.Time) (Input, error) {
 			verr.add(name, "%s", err)
 		}
 	}
-	if len(verr.Fields) == 0 {
-		Validate(&in, now, verr)
+	// Validate even when some fields failed to decode, so that one answer
+	// names every offending field; a field that failed to decode is not
+	// reported a second time as missing.
+	failed := map[string]bool{}
+	for _, f := range verr.Fields {
+		failed[f.Field] = true
+	}
+	rules := &ValidationError{}
+	Validate(&in, now, rules)
+	for _, f := range rules.Fields {
+		if !failed[rootField(f.Field)] {
+			verr.Fields = append(verr.Fields, f)
+		}
 	}
 	if err := verr.orNil(); err != nil {
 		return Input{}, err
@@ -467,3 +478,11 @@ func jsonProblem(err error) string {
 }
 
 func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// rootField is the top-level field name of a path such as items[2].name.
+func rootField(path string) string {
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return path
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoshui/baoshui/geo"
@@ -29,6 +30,7 @@ type Store interface {
 	ScanRevisions(ctx context.Context, fn func(enforcement.Record) error) error
 	InsertAudit(ctx context.Context, entries []audit.Entry) error
 	LastAudit(ctx context.Context) (audit.Entry, error)
+	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
 }
 
 // Actor is who performs a write; the service records it, the caller has
@@ -53,6 +55,7 @@ type Service struct {
 	ops       chan *op
 	chain     *audit.Chain
 	pending   []audit.Entry // audit entries made but not yet stored
+	storedSeq atomic.Int64  // the last audit sequence number known stored
 	done      chan struct{}
 	closeOnce sync.Once
 	cancel    context.CancelFunc
@@ -109,6 +112,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 		return nil, fmt.Errorf("records: open: audit head: %w", err)
 	}
 	s.chain = audit.NewChain(last)
+	s.storedSeq.Store(last.Seq)
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.writer(wctx)

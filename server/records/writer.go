@@ -270,6 +270,7 @@ func (s *Service) flushPending(ctx context.Context) error {
 		if err != nil && !errors.Is(err, enforcement.ErrExists) {
 			return fmt.Errorf("records: audit: %w", err)
 		}
+		s.storedSeq.Store(s.pending[0].Seq)
 		s.pending = s.pending[1:]
 	}
 	return nil
@@ -300,7 +301,9 @@ func (s *Service) appendAudit(ctx context.Context, now time.Time, stored, finish
 	if err := s.store.InsertAudit(ctx, entries); err != nil {
 		s.log.Error("audit append failed; entries kept to retry", "entries", len(entries), "err", err)
 		s.pending = append(s.pending, entries...)
+		return
 	}
+	s.storedSeq.Store(entries[len(entries)-1].Seq)
 }
 
 // apply updates the read models with the stored revisions.

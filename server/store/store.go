@@ -219,11 +219,57 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		},
 	}
 	for col, models := range idx {
-		if _, err := s.db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {
+		// FerretDB v1.24.2 drops the connection (a panic inside it) when
+		// createIndexes names an index that already exists, so only the
+		// missing ones are created: idempotent on every engine.
+		existing, err := s.indexNames(ctx, col)
+		if err != nil {
+			return fmt.Errorf("list indexes on %s: %w", col, err)
+		}
+		var missing []mongo.IndexModel
+		for _, m := range models {
+			name := indexName(m.Keys.(bson.D))
+			if !existing[name] {
+				if m.Options == nil {
+					m.Options = options.Index()
+				}
+				missing = append(missing, mongo.IndexModel{Keys: m.Keys, Options: m.Options.SetName(name)})
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := s.db.Collection(col).Indexes().CreateMany(ctx, missing); err != nil {
 			return fmt.Errorf("create indexes on %s: %w", col, classify(err))
 		}
 	}
 	return nil
+}
+
+func indexName(keys bson.D) string {
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s_%v", k.Key, k.Value))
+	}
+	return strings.Join(parts, "_")
+}
+
+func (s *Store) indexNames(ctx context.Context, col string) (map[string]bool, error) {
+	cur, err := s.db.Collection(col).Indexes().List(ctx)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var specs []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &specs); err != nil {
+		return nil, classify(err)
+	}
+	names := map[string]bool{}
+	for _, sp := range specs {
+		names[sp.Name] = true
+	}
+	return names, nil
 }
 
 // classify maps driver errors to the store's sentinel errors.

@@ -103,3 +103,22 @@ func TestLastAuditFindsTheHeadByID(t *testing.T) {
 	}
 	_ = s
 }
+
+// TestOpenTwiceIsIdempotent reopens a database whose indexes exist: FerretDB
+// drops the connection if createIndexes repeats an existing index.
+func TestOpenTwiceIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if errs := s.InsertRevisions(ctx, []enforcement.Record{sampleRecord("keep", 1)}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		again, err := store.Open(ctx, store.Config{MongoURI: s.URI(), Database: s.DatabaseName()})
+		if err != nil {
+			t.Fatalf("second open of the same database: %v", err)
+		}
+		defer again.Close(ctx)
+		if _, err := again.GetRevision(ctx, "keep", 1); err != nil {
+			t.Errorf("record lost across reopen: %v", err)
+		}
+	})
+}

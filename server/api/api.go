@@ -1,0 +1,270 @@
+// Package api is Baoshui's HTTP API under /api/v1 and the operational
+// endpoints (/healthz, /readyz, /metrics): the only package that imports gin.
+// Handlers parse, ask the policy, call a service and respond; every error
+// becomes an RFC 9457 problem through the table in problem.go.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/baoshui/baoshui/server/accounts"
+	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/records"
+)
+
+// Deps are what the API serves.
+type Deps struct {
+	Records  *records.Service
+	Accounts *accounts.Service
+	Signer   *auth.Signer
+	// Ping reports whether the store answers, for /readyz.
+	Ping   func(ctx context.Context) error
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (413 beyond it); default 4 MiB.
+	MaxBodyBytes int64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Extra lets other packages add routes (the console, later issues).
+	Extra func(r *gin.Engine)
+}
+
+const (
+	ctxRequestID = "request_id"
+	ctxPrincipal = "principal"
+	ctxErr       = "error"
+	ctxAction    = "action"
+)
+
+// route is one API route: the policy action it needs ("" = public) and its
+// handler. The route table is the single list of what the API serves; the
+// OpenAPI test checks the document against it.
+type route struct {
+	method, path string
+	action       auth.Action
+	public       bool
+	handle       func(*server, *gin.Context)
+}
+
+func routes() []route {
+	return []route{
+		{"POST", "/api/v1/auth/login", "", true, (*server).login},
+		{"POST", "/api/v1/auth/refresh", "", true, (*server).refresh},
+		{"POST", "/api/v1/auth/logout", "", true, (*server).logout},
+		{"GET", "/api/v1/me", auth.ActSelfRead, false, (*server).me},
+		{"GET", "/api/v1/units", auth.ActUnitsRead, false, (*server).listUnits},
+		{"POST", "/api/v1/units", auth.ActUnitsWrite, false, (*server).createUnit},
+		{"GET", "/api/v1/users", auth.ActUsersRead, false, (*server).listUsers},
+		{"POST", "/api/v1/users", auth.ActUsersWrite, false, (*server).createUser},
+		{"GET", "/api/v1/devices", auth.ActDeviceOwn, false, (*server).listDevices},
+		{"POST", "/api/v1/devices", auth.ActDeviceOwn, false, (*server).registerDevice},
+		{"POST", "/api/v1/records", auth.ActRecordCreate, false, (*server).createRecord},
+		{"GET", "/api/v1/records", auth.ActRecordRead, false, (*server).listRecords},
+		{"GET", "/api/v1/records/:id", auth.ActRecordRead, false, (*server).getRecord},
+		{"GET", "/api/v1/records/:id/history", auth.ActRecordRead, false, (*server).recordHistory},
+		{"POST", "/api/v1/records/:id/corrections", auth.ActRecordCorrect, false, (*server).correctRecord},
+		{"POST", "/api/v1/records/:id/void", auth.ActRecordVoid, false, (*server).voidRecord},
+		{"GET", "/api/v1/reports/totals", auth.ActTotalsRead, false, (*server).totals},
+		{"GET", "/api/v1/audit/verify", auth.ActAuditVerify, false, (*server).verifyAudit},
+		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
+	}
+}
+
+type server struct {
+	Deps
+	metrics *metrics
+}
+
+// New returns the HTTP handler serving the API.
+func New(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.MaxBodyBytes == 0 {
+		d.MaxBodyBytes = 4 << 20
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &server{Deps: d, metrics: newMetrics()}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestID, s.observe, s.recover, s.limitBody)
+	r.NoRoute(func(c *gin.Context) { abort(c, pNotFound, "no route "+c.Request.Method+" "+c.Request.URL.Path) })
+	r.NoMethod(func(c *gin.Context) { abort(c, pMethod, c.Request.Method+" is not allowed on "+c.Request.URL.Path) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	for _, rt := range routes() {
+		handlers := []gin.HandlerFunc{}
+		if !rt.public {
+			handlers = append(handlers, s.authenticate(rt.action))
+		}
+		h := rt.handle
+		handlers = append(handlers, func(c *gin.Context) { h(s, c) })
+		r.Handle(rt.method, rt.path, handlers...)
+	}
+	if d.Extra != nil {
+		d.Extra(r)
+	}
+	return r
+}
+
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); err != nil {
+		abort(c, pUnavailable, "store: "+err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// recover turns a panic into a logged 500 problem; it should never fire.
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.Logger.Error("panic", "request_id", c.GetString(ctxRequestID), "panic", v)
+			abort(c, pInternal, "internal error")
+		}
+	}()
+	c.Next()
+}
+
+// limitBody caps every request body; handlers see *http.MaxBytesError past it.
+func (s *server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.MaxBodyBytes {
+		abort(c, pTooLarge, "the body is larger than "+strconv.FormatInt(s.MaxBodyBytes, 10)+" bytes")
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes)
+	c.Next()
+}
+
+// authenticate verifies the bearer token and the role-level policy for action.
+func (s *server) authenticate(action auth.Action) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			abort(c, pUnauth, "send Authorization: Bearer <access token>")
+			return
+		}
+		p, err := s.Signer.Verify(token)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(ctxPrincipal, p)
+		c.Set(ctxAction, string(action))
+		if !auth.Allow(p, action, nil, s.Accounts.Units) {
+			abort(c, pForbidden, "the role "+string(p.Role)+" may not "+string(action))
+			return
+		}
+		c.Next()
+	}
+}
+
+func principal(c *gin.Context) auth.Principal {
+	p, _ := c.Get(ctxPrincipal)
+	pr, _ := p.(auth.Principal)
+	return pr
+}
+
+// visible reports whether the caller may read a record of unit created by
+// createdBy. It needs the unit tree only for supervisors.
+func visible(c *gin.Context, unit, createdBy string) bool {
+	t, _ := c.Get(ctxTree)
+	tree, _ := t.(auth.Tree)
+	if tree == nil {
+		return false
+	}
+	return auth.Allow(principal(c), auth.ActRecordRead, &auth.Object{Unit: unit, CreatedBy: createdBy}, tree)
+}
+
+const ctxTree = "tree"
+
+// metrics are the Prometheus collectors of the API; route labels are the
+// registered route patterns, so their number is bounded.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoshui_http_requests_total",
+		Help: "HTTP requests by route pattern, method and status."}, []string{"route", "method", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baoshui_http_request_duration_seconds",
+		Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route", "method"})
+	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry exposes the metrics registry so other parts can add collectors.
+func (s *server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// observe logs every request as JSON with its request id and counts it.
+func (s *server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Set(ctxTree, auth.Tree(s.Accounts.Units))
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	d := time.Since(start)
+	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.metrics.duration.WithLabelValues(route, c.Request.Method).Observe(d.Seconds())
+	attrs := []any{"request_id", c.GetString(ctxRequestID), "method", c.Request.Method, "route", route,
+		"status", status, "duration_ms", d.Milliseconds()}
+	if p := principal(c); p.Username != "" {
+		attrs = append(attrs, "user", p.Username)
+	}
+	if e, ok := c.Get(ctxErr); ok {
+		if err, ok := e.(error); ok {
+			attrs = append(attrs, "error", err.Error())
+		}
+	}
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelWarn
+	}
+	s.Logger.Log(c.Request.Context(), level, "http", attrs...)
+}
+
+var errNoBody = errors.New("empty body")

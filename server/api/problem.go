@@ -1,0 +1,126 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/baoshui/baoshui/server/accounts"
+	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/records"
+)
+
+// Problem is an RFC 9457 problem detail. Type is a stable relative URI
+// (/problems/<slug>) that clients may switch on; Errors names every
+// offending field of an invalid input.
+type Problem struct {
+	Type      string                   `json:"type"`
+	Title     string                   `json:"title"`
+	Status    int                      `json:"status"`
+	Detail    string                   `json:"detail,omitempty"`
+	Instance  string                   `json:"instance,omitempty"`
+	RequestID string                   `json:"request_id,omitempty"`
+	Errors    []enforcement.FieldError `json:"errors,omitempty"`
+	Current   *enforcement.Record      `json:"current,omitempty"`
+}
+
+// problemKind is one row of the error table.
+type problemKind struct {
+	slug   string
+	title  string
+	status int
+}
+
+// The problem types this API answers with. Their slugs are a contract.
+var (
+	pMalformed    = problemKind{"malformed-request", "The request body is not valid JSON of the expected shape", http.StatusBadRequest}
+	pBadQuery     = problemKind{"bad-query", "A query parameter is invalid", http.StatusBadRequest}
+	pValidation   = problemKind{"validation", "The input breaks a rule", http.StatusUnprocessableEntity}
+	pUnauth       = problemKind{"unauthenticated", "A valid bearer token is required", http.StatusUnauthorized}
+	pExpired      = problemKind{"token-expired", "The access token has expired; refresh it", http.StatusUnauthorized}
+	pCredentials  = problemKind{"bad-credentials", "Wrong username, password or refresh token", http.StatusUnauthorized}
+	pForbidden    = problemKind{"forbidden", "Your role may not do this", http.StatusForbidden}
+	pNotFound     = problemKind{"not-found", "No such resource", http.StatusNotFound}
+	pMethod       = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
+	pConflict     = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
+	pExists       = problemKind{"already-exists", "Something with this id already exists", http.StatusConflict}
+	pTooLarge     = problemKind{"body-too-large", "The request body is too large", http.StatusRequestEntityTooLarge}
+	pMediaType    = problemKind{"unsupported-media-type", "Send application/json", http.StatusUnsupportedMediaType}
+	pUnavailable  = problemKind{"unavailable", "The store is unavailable; retry later", http.StatusServiceUnavailable}
+	pInternal     = problemKind{"internal", "Internal error", http.StatusInternalServerError}
+	problemPrefix = "/problems/"
+)
+
+// errorTable maps the error kinds services return to problems: the one place
+// where errors become HTTP statuses. The first match wins.
+var errorTable = []struct {
+	err  error
+	kind problemKind
+}{
+	{accounts.ErrBadCredentials, pCredentials},
+	{auth.ErrTokenExpired, pExpired},
+	{auth.ErrTokenInvalid, pUnauth},
+	{records.ErrBadCursor, pBadQuery},
+	{enforcement.ErrInvalid, pValidation},
+	{enforcement.ErrNotFound, pNotFound},
+	{enforcement.ErrConflict, pConflict},
+	{enforcement.ErrExists, pExists},
+	{enforcement.ErrForbidden, pForbidden},
+	{enforcement.ErrUnavailable, pUnavailable},
+}
+
+// fail answers with the problem for err (and logs it), then aborts.
+func fail(c *gin.Context, err error) {
+	kind := pInternal
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			kind = row.kind
+			break
+		}
+	}
+	p := newProblem(c, kind, err.Error())
+	var verr *enforcement.ValidationError
+	if errors.As(err, &verr) {
+		p.Errors = verr.Fields
+		p.Detail = "see errors"
+	}
+	var ce *records.ConflictError
+	if errors.As(err, &ce) {
+		p.Detail = ce.Reason
+		if ce.Current.ID != "" && visible(c, ce.Current.Unit, ce.Current.CreatedBy) {
+			cur := ce.Current
+			p.Current = &cur
+		}
+	}
+	if kind == pInternal {
+		p.Detail = "see the server log for request " + p.RequestID
+	}
+	c.Set(ctxErr, err)
+	respond(c, p)
+}
+
+func newProblem(c *gin.Context, k problemKind, detail string) Problem {
+	return Problem{Type: problemPrefix + k.slug, Title: k.title, Status: k.status, Detail: detail,
+		Instance: c.Request.URL.Path, RequestID: c.GetString(ctxRequestID)}
+}
+
+// abort answers with a problem of kind k.
+func abort(c *gin.Context, k problemKind, detail string) {
+	p := newProblem(c, k, detail)
+	c.Set(ctxErr, errors.New(detail))
+	respond(c, p)
+}
+
+func respond(c *gin.Context, p Problem) {
+	if p.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", strconv.Itoa(5))
+	}
+	if p.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="baoshui"`)
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}
