@@ -157,7 +157,11 @@ func (c Config) Validate() error {
 func ConfigHelp() string {
 	var b strings.Builder
 	for _, st := range settings {
-		fmt.Fprintf(&b, "| `%s` | `-%s` | `%s` | %s |\n", st.env, st.flag, st.def, st.help)
+		def := "—"
+		if st.def != "" {
+			def = "`" + st.def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | `-%s` | %s | %s |\n", st.env, st.flag, def, st.help)
 	}
 	return b.String()
 }

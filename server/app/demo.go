@@ -92,13 +92,13 @@ func describeDemo(y demo.Year, loaded bool) string {
 	} else {
 		b.WriteString("The store already holds data; the demo year was not loaded again.\n")
 	}
-	b.WriteString("Demo accounts (illustrative data, never for production):\n")
+	b.WriteString("Demo accounts (illustrative data, never for production), all with the password " + demo.Password + ":\n")
+	show := map[string]bool{"admin": true, "office": true, "supervisor-gaoling": true, "officer-gaoling-1": true, "officer-miyun-1": true}
 	for _, u := range y.Users {
-		if u.Role == demo.RoleOfficer && !strings.HasSuffix(u.Username, "-1") {
-			continue
+		if show[u.Username] {
+			fmt.Fprintf(&b, "  %-20s %-10s %s\n", u.Username, u.Role, u.Unit)
 		}
-		fmt.Fprintf(&b, "  %-28s %-10s %-22s password %s\n", u.Username, u.Role, u.Unit, u.Password)
 	}
-	b.WriteString("  (and more officers: GET /api/v1/users as office)\n")
+	fmt.Fprintf(&b, "  … %d accounts in all: see testdata/demo2020/README.md.\n", len(y.Users))
 	return b.String()
 }

@@ -549,7 +549,7 @@ func (g *gen) walk(pl *patrol) *enforcement.Record {
 	n := min(max(dur/12+g.r.IntN(5)-2, 10), 40)
 	step := t1.Sub(t0) / time.Duration(n-1)
 	times := make([]time.Time, n)
-	coords := make([][2]float64, n)
+	coords := make([]enforcement.Position, n)
 	lo, hi := pl.lo, pl.hi
 	s := lo + (hi-lo)*g.r.Float64()
 	dir := 1.0

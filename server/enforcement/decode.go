@@ -194,6 +194,9 @@ func Decode(data []byte, now time.Time) (Input, error) {
 	for _, f := range verr.Fields {
 		failed[f.Field] = true
 	}
+	if failed["track"] {
+		failed["track_times"] = true // checked against the track that failed
+	}
 	rules := &ValidationError{}
 	Validate(&in, now, rules)
 	for _, f := range rules.Fields {
@@ -364,6 +367,12 @@ func validatePatrol(r *Record, now time.Time, verr *ValidationError) {
 	} else if r.TrackTimes != nil {
 		verr.add("track_times", "given without a track")
 	}
+	for i, t := range r.TrackTimes {
+		n := len(verr.Fields)
+		if checkTime(verr, fmt.Sprintf("track_times[%d]", i), t, now, true); len(verr.Fields) > n {
+			break // one bad time is enough to name
+		}
+	}
 	for i := 1; i < len(r.TrackTimes); i++ {
 		if r.TrackTimes[i].Before(r.TrackTimes[i-1]) {
 			verr.add(fmt.Sprintf("track_times[%d]", i), "must not be before the time before it")
@@ -415,14 +424,14 @@ func checkTime(verr *ValidationError, name string, t, now time.Time, required bo
 		if required {
 			verr.add(name, "required: an RFC 3339 instant")
 		}
-	case t.Year() < earliestObserved:
+	case t.UTC().Year() < earliestObserved:
 		verr.add(name, "before the year %d", earliestObserved)
 	case t.After(now.Add(maxFutureSkew)):
 		verr.add(name, "more than 24 hours in the future")
 	}
 }
 
-func checkPosition(verr *ValidationError, name string, p [2]float64) {
+func checkPosition(verr *ValidationError, name string, p Position) {
 	lon, lat := p[0], p[1]
 	if math.IsNaN(lon) || math.IsInf(lon, 0) || lon < -180 || lon > 180 {
 		verr.add(name, "longitude must be within [-180, 180]")

@@ -1,9 +1,12 @@
 package enforcement
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -37,16 +40,73 @@ const (
 // Activities lists every activity in a stable order.
 var Activities = []Activity{ActivityFishing, ActivitySwimming, ActivityVisiting, ActivityOther}
 
+// Position is a GeoJSON position [lon, lat]. Decoding requires two or three
+// numbers (an altitude is accepted and dropped); a short array is an error,
+// never a silent 0.
+type Position [2]float64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *Position) UnmarshalJSON(b []byte) error {
+	var v []float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if len(v) != 2 && len(v) != 3 {
+		return fmt.Errorf("a position is [lon, lat]: got %d numbers", len(v))
+	}
+	*p = Position{v[0], v[1]}
+	return nil
+}
+
 // Point is a GeoJSON Point; Coordinates are [lon, lat] in WGS-84 once stored.
 type Point struct {
-	Type        string     `json:"type"`
-	Coordinates [2]float64 `json:"coordinates"`
+	Type        string   `json:"type"`
+	Coordinates Position `json:"coordinates"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler: "coordinates" is required and
+// no member but "type" and "coordinates" is allowed.
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Type        string    `json:"type"`
+		Coordinates *Position `json:"coordinates"`
+	}
+	if err := decodeGeometry(b, &v); err != nil {
+		return err
+	}
+	if v.Coordinates == nil {
+		return errors.New("coordinates: required: [lon, lat]")
+	}
+	*p = Point{Type: v.Type, Coordinates: *v.Coordinates}
+	return nil
 }
 
 // LineString is a GeoJSON LineString of [lon, lat] positions.
 type LineString struct {
-	Type        string       `json:"type"`
-	Coordinates [][2]float64 `json:"coordinates"`
+	Type        string     `json:"type"`
+	Coordinates []Position `json:"coordinates"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler, with the rules of Point.
+func (l *LineString) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Type        string     `json:"type"`
+		Coordinates []Position `json:"coordinates"`
+	}
+	if err := decodeGeometry(b, &v); err != nil {
+		return err
+	}
+	*l = LineString{Type: v.Type, Coordinates: v.Coordinates}
+	return nil
+}
+
+func decodeGeometry(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s", jsonProblem(err))
+	}
+	return nil
 }
 
 // Photo references a photo by content hash; the bytes travel separately.
@@ -66,8 +126,8 @@ type Item struct {
 // OriginalLocation keeps the coordinates exactly as a device sent them when
 // they were not in WGS-84 (CRS is gcj02 or bd09).
 type OriginalLocation struct {
-	CRS         string     `json:"crs"`
-	Coordinates [2]float64 `json:"coordinates"`
+	CRS         string   `json:"crs"`
+	Coordinates Position `json:"coordinates"`
 }
 
 // Record is a field record as officers capture it (the client part) plus the
@@ -156,18 +216,24 @@ func (r Record) CanonicalHash() string {
 		}
 		c.TrackTimes = tt
 	}
-	b, _ := json.Marshal(c) // cannot fail: every field is plain data
+	return hashJSON(c)
+}
+
+// hashJSON hashes the JSON of v. Marshal fails only for times outside years
+// 0–9999, which validation refuses; should one slip through, the Go syntax
+// of the value is hashed instead, so that different values never share a hash.
+func hashJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprintf("%#v", v))
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
 // StateHash is the hex SHA-256 of the canonical JSON of the whole revision,
 // server part included. The audit trail records it before and after a write.
-func (r Record) StateHash() string {
-	b, _ := json.Marshal(r)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+func (r Record) StateHash() string { return hashJSON(r) }
 
 // ValueFen is the value of everything a confiscation took (Σ quantity×unit value).
 func (r Record) ValueFen() int64 {

@@ -101,12 +101,12 @@ func (t *UnitTree) Within(id, root string) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for depth := 0; id != "" && depth < 8; depth++ {
-		if id == root {
-			return true
-		}
 		u, ok := t.units[id]
 		if !ok {
 			return false
+		}
+		if id == root {
+			return true
 		}
 		id = u.Parent
 	}

@@ -110,7 +110,6 @@ func TestUnitTreeWithin(t *testing.T) {
 		})
 	}
 	t.Run("unknown id within itself", func(t *testing.T) {
-		knownBug(t, `BUG: UnitTree.Within("ghost", "ghost") is true, but its doc says unknown ids are within nothing`)
 		if tree.Within("ghost", "ghost") {
 			t.Errorf(`Within("ghost", "ghost") = true for an id the tree does not hold`)
 		}

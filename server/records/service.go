@@ -235,9 +235,9 @@ func (s *Service) Prepare(in enforcement.Input) (enforcement.Record, error) {
 
 // roundCoords keeps 1e-8 degrees (about a millimetre): enough for any GNSS
 // fix, and a converted point then has one canonical form.
-func roundCoords(p orb.Point) [2]float64 {
+func roundCoords(p orb.Point) enforcement.Position {
 	const f = 1e8
-	return [2]float64{float64(int64(p[0]*f+copysignHalf(p[0]))) / f, float64(int64(p[1]*f+copysignHalf(p[1]))) / f}
+	return enforcement.Position{float64(int64(p[0]*f+copysignHalf(p[0]))) / f, float64(int64(p[1]*f+copysignHalf(p[1]))) / f}
 }
 
 func copysignHalf(v float64) float64 {

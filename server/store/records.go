@@ -176,9 +176,9 @@ func fromRecordDoc(d recordDoc) (enforcement.Record, error) {
 		if !ok {
 			return enforcement.Record{}, fmt.Errorf("decode track of %s: not a LineString", d.ID)
 		}
-		r.Track = &enforcement.LineString{Type: "LineString", Coordinates: make([][2]float64, len(ls))}
+		r.Track = &enforcement.LineString{Type: "LineString", Coordinates: make([]enforcement.Position, len(ls))}
 		for i, p := range ls {
-			r.Track.Coordinates[i] = p
+			r.Track.Coordinates[i] = enforcement.Position(p)
 		}
 	}
 	return r, nil

@@ -20,7 +20,7 @@ func sampleRecord(id string, rev int64) enforcement.Record {
 		ID: id, Rev: rev, Kind: enforcement.KindPatrol, ObservedAt: at,
 		Location: &enforcement.Point{Type: "Point", Coordinates: [2]float64{116.95, 40.52}},
 		Unit:     "town-gaoling", UnitPath: []string{"miyun", "town-gaoling"}, Officers: []string{"officer-1"}, StartedAt: &start, EndedAt: &at,
-		Track:            &enforcement.LineString{Type: "LineString", Coordinates: [][2]float64{{116.95, 40.52}, {116.96, 40.53}}},
+		Track:            &enforcement.LineString{Type: "LineString", Coordinates: []enforcement.Position{{116.95, 40.52}, {116.96, 40.53}}},
 		TrackTimes:       []time.Time{start, at},
 		Photos:           []enforcement.Photo{{SHA256: fmt.Sprintf("%064x", 1), Size: 10, MIME: "image/jpeg"}},
 		OriginalLocation: &enforcement.OriginalLocation{CRS: "gcj02", Coordinates: [2]float64{116.956, 40.521}},

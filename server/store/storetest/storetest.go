@@ -1,8 +1,10 @@
 // Package storetest gives tests a real store: a fresh, randomly named
 // database on the embedded FerretDB (SQLite), on FerretDB's PostgreSQL
 // backend when PostgreSQL answers on 127.0.0.1:5432 (or at
-// BAOSHUI_TEST_POSTGRES_URL), and on the MongoDB at BAOSHUI_TEST_MONGO_URI
-// when that is set. Each database is dropped when the test ends.
+// BAOSHUI_TEST_POSTGRES_URL; skipped with -short unless
+// BAOSHUI_TEST_REQUIRE_POSTGRES=1, which also makes its absence a failure),
+// and on the MongoDB at BAOSHUI_TEST_MONGO_URI when that is set. Each
+// database is dropped when the test ends.
 package storetest
 
 import (
@@ -95,11 +97,14 @@ func PostgresURL() string {
 // store is always there.
 func Engines(t testing.TB) []Engine {
 	out := []Engine{{Name: "sqlite", uri: host(t, "sqlite")}}
-	if testing.Short() {
+	required := os.Getenv("BAOSHUI_TEST_REQUIRE_POSTGRES") == "1"
+	if testing.Short() && !required {
 		return out
 	}
 	if u := host(t, "postgresql"); u != "" {
 		out = append(out, Engine{Name: "postgresql", uri: u})
+	} else if required {
+		t.Fatal("storetest: BAOSHUI_TEST_REQUIRE_POSTGRES=1 but FerretDB's PostgreSQL backend is unavailable (is PostgreSQL on 127.0.0.1:5432?)")
 	}
 	if u := os.Getenv("BAOSHUI_TEST_MONGO_URI"); u != "" {
 		out = append(out, Engine{Name: "mongodb", uri: u})
