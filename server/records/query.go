@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/baoshui/baoshui/server/enforcement"
@@ -78,7 +80,8 @@ func (s *Service) List(ctx context.Context, f Filter, cursor string, limit int) 
 	}
 	var hits []hit
 	s.mu.RLock()
-	for _, h := range s.all {
+	for i := range s.all {
+		h := &s.all[i]
 		pos := position{ms: h.observedMs, id: h.id}
 		if after != nil && !after.before(pos) {
 			continue
@@ -128,7 +131,7 @@ func (s *Service) match(h *head, f *Filter) bool {
 	if f.Kind != "" && h.kind != f.Kind {
 		return false
 	}
-	if f.Campaign != "" && h.campaign != f.Campaign {
+	if f.Campaign != "" && s.names.str(h.campaign) != f.Campaign {
 		return false
 	}
 	if f.From != 0 && h.observedMs < f.From {
@@ -144,19 +147,14 @@ func (s *Service) match(h *head, f *Filter) bool {
 			return false
 		}
 	}
-	if f.Officer != "" {
-		found := false
-		for _, o := range h.officers {
-			found = found || o == f.Officer
-		}
-		if !found {
-			return false
-		}
-	}
-	if f.Unit != "" && !s.units.Within(h.unit, f.Unit) {
+	if f.Officer != "" && !slices.Contains(strings.Split(s.crews.str(h.officers), "\x00"), f.Officer) {
 		return false
 	}
-	if f.Visible != nil && !f.Visible(h.unit, h.createdBy) {
+	unit := s.names.str(h.unit)
+	if f.Unit != "" && !s.units.Within(unit, f.Unit) {
+		return false
+	}
+	if f.Visible != nil && !f.Visible(unit, s.names.str(h.createdBy)) {
 		return false
 	}
 	return true
@@ -192,13 +190,14 @@ func (s *Service) Totals(q TotalsQuery) TotalsReport {
 		if k.day < q.From || k.day >= q.To {
 			continue
 		}
-		if q.Campaign != "" && k.campaign != q.Campaign {
+		if q.Campaign != "" && s.names.str(k.campaign) != q.Campaign {
 			continue
 		}
-		ok, seen := visible[k.unit]
+		unit := s.names.str(k.unit)
+		ok, seen := visible[unit]
 		if !seen {
-			ok = (q.Unit == "" || s.units.Within(k.unit, q.Unit)) && (q.Visible == nil || q.Visible(k.unit))
-			visible[k.unit] = ok
+			ok = (q.Unit == "" || s.units.Within(unit, q.Unit)) && (q.Visible == nil || q.Visible(unit))
+			visible[unit] = ok
 		}
 		if !ok {
 			continue
@@ -209,10 +208,10 @@ func (s *Service) Totals(q TotalsQuery) TotalsReport {
 			months[m] = &enforcement.Counts{}
 		}
 		months[m].Add(*c, 1)
-		if units[k.unit] == nil {
-			units[k.unit] = &enforcement.Counts{}
+		if units[unit] == nil {
+			units[unit] = &enforcement.Counts{}
 		}
-		units[k.unit].Add(*c, 1)
+		units[unit].Add(*c, 1)
 	}
 	s.mu.RUnlock()
 	r := TotalsReport{From: q.From.String(), To: q.To.String(), Unit: q.Unit, Totals: all.Totals(),

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,7 @@ type Store interface {
 	InsertRevisions(ctx context.Context, revs []enforcement.Record) []error
 	GetRevision(ctx context.Context, id string, rev int64) (enforcement.Record, error)
 	MarkSuperseded(ctx context.Context, id string, rev, by int64) error
-	ScanRevisions(ctx context.Context, fn func(enforcement.Record) error) error
+	ScanHeads(ctx context.Context, fn func(enforcement.Record) error) error
 	InsertAudit(ctx context.Context, entries []audit.Entry) error
 	LastAudit(ctx context.Context) (audit.Entry, error)
 	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
@@ -47,10 +48,11 @@ type Service struct {
 	now   func() time.Time
 
 	mu     sync.RWMutex
-	heads  map[string]*head
-	all    []*head
+	heads  map[string]int32 // record id → index in all
+	all    []head
 	totals map[cellKey]*enforcement.Counts
-	intern map[string]string
+	names  interner // units, campaigns, users
+	crews  interner // officer lists, joined by \x00
 
 	ops       chan *op
 	chain     *audit.Chain
@@ -62,25 +64,48 @@ type Service struct {
 }
 
 // head is the compact in-memory view of a record's latest revision: what
-// lists, filters and authorisation need. The full revision is read from the
-// store by _id.
+// lists, filters and authorisation need, about 100 bytes a record with its
+// map entry. Strings that repeat are interned as indexes. The full revision
+// is read from the store by _id.
 type head struct {
 	id         string
 	rev        int64
-	kind       enforcement.Kind
-	unit       string
-	campaign   string
-	createdBy  string
-	officers   []string
 	observedMs int64
 	lon, lat   float32
+	unit       uint32
+	campaign   uint32
+	createdBy  uint32
+	officers   uint32
+	kind       enforcement.Kind
 	voided     bool
 }
 
+// interner maps repeated strings to small indexes. It is guarded by the
+// Service's mutex.
+type interner struct {
+	strs []string
+	idx  map[string]uint32
+}
+
+func (in *interner) id(s string) uint32 {
+	if i, ok := in.idx[s]; ok {
+		return i
+	}
+	if in.idx == nil {
+		in.idx = map[string]uint32{}
+	}
+	i := uint32(len(in.strs))
+	in.strs = append(in.strs, s)
+	in.idx[s] = i
+	return i
+}
+
+func (in *interner) str(i uint32) string { return in.strs[i] }
+
 type cellKey struct {
 	day      enforcement.Day
-	unit     string
-	campaign string
+	unit     uint32
+	campaign uint32
 }
 
 // Options configure a Service.
@@ -101,7 +126,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	}
 	s := &Service{
 		store: st, units: units, log: opt.Logger, now: opt.Now,
-		heads: map[string]*head{}, totals: map[cellKey]*enforcement.Counts{}, intern: map[string]string{},
+		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{},
 		ops: make(chan *op, 1024), done: make(chan struct{}),
 	}
 	if err := s.load(ctx); err != nil {
@@ -128,52 +153,49 @@ func (s *Service) Close() {
 	})
 }
 
-// load scans every stored revision once and keeps, per record, the highest.
+// load scans the stored revisions that are not marked superseded and keeps,
+// per record, the highest. Two unsuperseded revisions of one record exist
+// only when a write stopped between storing a correction and marking the
+// revision before it; the lower one is then read again by _id to take its
+// contribution back out of the totals.
 func (s *Service) load(ctx context.Context) error {
-	type best struct {
-		h       *head
-		contrib []enforcement.Contribution
-	}
-	latest := map[string]best{}
-	err := s.store.ScanRevisions(ctx, func(r enforcement.Record) error {
-		if b, ok := latest[r.ID]; ok && b.h.rev >= r.Rev {
-			return nil
+	var stale [][2]int64 // index in all, stale revision
+	err := s.store.ScanHeads(ctx, func(r enforcement.Record) error {
+		if i, ok := s.heads[r.ID]; ok {
+			h := &s.all[i]
+			if h.rev >= r.Rev {
+				return nil // never counted
+			}
+			stale = append(stale, [2]int64{int64(i), h.rev}) // counted: take it out below
+			*h = s.newHead(&r)
+		} else {
+			s.heads[r.ID] = int32(len(s.all))
+			s.all = append(s.all, s.newHead(&r))
 		}
-		latest[r.ID] = best{h: s.newHead(&r), contrib: r.Contributions()}
+		s.addTotals(&r, 1)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	s.all = make([]*head, 0, len(latest))
-	for id, b := range latest {
-		s.heads[id] = b.h
-		s.all = append(s.all, b.h)
-		s.addTotals(b.h, b.contrib, 1)
+	for _, st := range stale {
+		h := s.all[st[0]]
+		old, err := s.store.GetRevision(ctx, h.id, st[1])
+		if err != nil {
+			return err
+		}
+		s.addTotals(&old, -1)
 	}
 	return nil
 }
 
-func (s *Service) in(v string) string {
-	if x, ok := s.intern[v]; ok {
-		return x
-	}
-	s.intern[v] = v
-	return v
-}
-
 // newHead builds the compact view of r; it must be called with s.mu held for
-// writing or before the service is shared (it uses the intern table).
-func (s *Service) newHead(r *enforcement.Record) *head {
-	h := &head{
-		id: r.ID, rev: r.Rev, kind: r.Kind, unit: s.in(r.Unit), campaign: s.in(r.Campaign),
-		createdBy: s.in(r.CreatedBy), observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
-	}
-	if len(r.Officers) > 0 {
-		h.officers = make([]string, len(r.Officers))
-		for i, o := range r.Officers {
-			h.officers[i] = s.in(o)
-		}
+// writing or before the service is shared (it uses the interners).
+func (s *Service) newHead(r *enforcement.Record) head {
+	h := head{
+		id: r.ID, rev: r.Rev, kind: r.Kind, unit: s.names.id(r.Unit), campaign: s.names.id(r.Campaign),
+		createdBy: s.names.id(r.CreatedBy), officers: s.crews.id(strings.Join(r.Officers, "\x00")),
+		observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
 	}
 	if r.Location != nil {
 		h.lon, h.lat = float32(r.Location.Coordinates[0]), float32(r.Location.Coordinates[1])
@@ -181,9 +203,12 @@ func (s *Service) newHead(r *enforcement.Record) *head {
 	return h
 }
 
-func (s *Service) addTotals(h *head, contrib []enforcement.Contribution, sign int64) {
-	for _, c := range contrib {
-		k := cellKey{day: c.Day, unit: h.unit, campaign: h.campaign}
+// addTotals adds (sign +1) or removes (-1) the contributions of revision r,
+// counted under its own unit and campaign.
+func (s *Service) addTotals(r *enforcement.Record, sign int64) {
+	unit, campaign := s.names.id(r.Unit), s.names.id(r.Campaign)
+	for _, c := range r.Contributions() {
+		k := cellKey{day: c.Day, unit: unit, campaign: campaign}
 		cell := s.totals[k]
 		if cell == nil {
 			cell = &enforcement.Counts{}
@@ -316,11 +341,12 @@ func (e *ConflictError) Unwrap() error { return enforcement.ErrConflict }
 func (s *Service) Head(id string) (HeadInfo, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h, ok := s.heads[id]
+	i, ok := s.heads[id]
 	if !ok {
 		return HeadInfo{}, false
 	}
-	return HeadInfo{ID: h.id, Rev: h.rev, Kind: h.kind, Unit: h.unit, CreatedBy: h.createdBy, Voided: h.voided}, true
+	h := &s.all[i]
+	return HeadInfo{ID: h.id, Rev: h.rev, Kind: h.kind, Unit: s.names.str(h.unit), CreatedBy: s.names.str(h.createdBy), Voided: h.voided}, true
 }
 
 // HeadInfo is what authorisation needs to know about a record.

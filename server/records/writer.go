@@ -189,12 +189,16 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 // plan checks o against the current heads and fills in its revision.
 func (s *Service) plan(ctx context.Context, o *op, now time.Time) error {
 	s.mu.RLock()
-	h := s.heads[o.rec.ID]
+	i, found := s.heads[o.rec.ID]
 	var cur head
-	if h != nil {
-		cur = *h
+	if found {
+		cur = s.all[i]
 	}
 	s.mu.RUnlock()
+	var h *head
+	if found {
+		h = &cur
+	}
 	switch o.kind {
 	case opCreate:
 		if h != nil {
@@ -314,17 +318,17 @@ func (s *Service) apply(stored []*op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range stored {
-		h := s.heads[o.rec.ID]
-		if h == nil {
-			h = s.newHead(&o.rec)
-			s.heads[h.id] = h
-			s.all = append(s.all, h)
+		i, ok := s.heads[o.rec.ID]
+		if !ok {
+			i = int32(len(s.all))
+			s.heads[o.rec.ID] = i
+			s.all = append(s.all, s.newHead(&o.rec))
 		} else {
 			if o.old != nil {
-				s.addTotals(h, o.old.Contributions(), -1)
+				s.addTotals(o.old, -1)
 			}
-			*h = *s.newHead(&o.rec)
+			s.all[i] = s.newHead(&o.rec)
 		}
-		s.addTotals(h, o.rec.Contributions(), 1)
+		s.addTotals(&o.rec, 1)
 	}
 }

@@ -244,10 +244,14 @@ func (s *Store) MarkSuperseded(ctx context.Context, id string, rev, by int64) er
 	return nil
 }
 
-// ScanRevisions calls fn for every stored revision, in no particular order.
-// It reads the whole collection: only for building read models at start.
-func (s *Store) ScanRevisions(ctx context.Context, fn func(enforcement.Record) error) error {
+// ScanHeads calls fn for every stored revision not marked superseded, in no
+// particular order. It reads the whole collection: only for building read
+// models at start.
+func (s *Store) ScanHeads(ctx context.Context, fn func(enforcement.Record) error) error {
 	err := scan(ctx, s, colRecords, func(d recordDoc) error {
+		if d.Superseded {
+			return nil
+		}
 		rv, err := fromRecordDoc(d)
 		if err != nil {
 			return err
@@ -255,7 +259,7 @@ func (s *Store) ScanRevisions(ctx context.Context, fn func(enforcement.Record) e
 		return fn(rv)
 	})
 	if err != nil {
-		return fmt.Errorf("store: scan revisions: %w", err)
+		return fmt.Errorf("store: scan heads: %w", err)
 	}
 	return nil
 }
