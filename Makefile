@@ -5,7 +5,7 @@ BIN   := bin/baoshui
 PKGS  := ./...
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-integration fuzz bench bench-startup lint vet demo-data clean help
+.PHONY: run build test test-integration fuzz bench lint vet demo-data clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,11 +27,8 @@ fuzz: ## fuzz the record decoder and the coordinate transforms longer
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$${FUZZTIME:-5m} ./geo
 
-bench: ## the benchmarks of BENCHMARKS.md (HTTP create vs InsertMany, totals vs $$group)
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 60m ./server/bench/
-
-bench-startup: ## start-up with N records (default 1,000,000) in the embedded store
-	$(GO) run ./server/bench/cmd/startup -records $${RECORDS:-1000000}
+bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
+	$(GO) run ./server/bench/cmd/baoshui-bench -records $${RECORDS:-1000000}
 
 vet: ## go vet and gofmt
 	$(GO) vet $(PKGS)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -80,21 +81,27 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	if a.Accounts, err = accounts.Open(ctx, a.Store, signer, accounts.Options{RefreshTTL: c.RefreshTTL}); err != nil {
 		return nil, err
 	}
-	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log}); err != nil {
+	snap := ""
+	if c.MongoURI == "" && c.FerretPostgresURL == "" {
+		snap = filepath.Join(c.DataDir, "read-models.snapshot")
+	}
+	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap}); err != nil {
 		return nil, err
 	}
+	debug.FreeOSMemory() // the scan's garbage is gone for good
 	a.Accounts.SetAuditor(a.Records)
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
-		"users", a.Accounts.UserCount(), "engine", a.Store.Engine(), "elapsed_ms", time.Since(t0).Milliseconds())
-	if created, err := a.Accounts.Bootstrap(ctx, c.BootstrapAdmin); err != nil {
-		return nil, err
-	} else if created {
-		log.Info("bootstrap admin created", "username", strings.SplitN(c.BootstrapAdmin, ":", 2)[0])
-	}
+		"users", a.Accounts.UserCount(), "engine", a.Store.Engine(), "from", a.Records.LoadedFrom,
+		"elapsed_ms", time.Since(t0).Milliseconds())
 	if c.Demo {
 		if a.DemoInfo, err = LoadDemo(ctx, a); err != nil {
 			return nil, fmt.Errorf("app: demo: %w", err)
 		}
+	}
+	if created, err := a.Accounts.Bootstrap(ctx, c.BootstrapAdmin); err != nil {
+		return nil, err
+	} else if created {
+		log.Info("bootstrap admin created", "username", strings.SplitN(c.BootstrapAdmin, ":", 2)[0])
 	}
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Signer: signer, Ping: a.Store.Ping,
 		Logger: log, MaxBodyBytes: c.MaxBodyBytes})

@@ -15,12 +15,12 @@ import (
 )
 
 // LoadDemo loads the 2020 demo year (units, accounts, records) into an empty
-// store and returns a description of the demo accounts to print. On a store
-// that already holds accounts or records it does nothing: a restart never
-// loads the year twice.
+// store — one without units, accounts or records — and returns a
+// description of the demo accounts to print. On any other store it does
+// nothing: a restart never loads the year twice.
 func LoadDemo(ctx context.Context, a *App) (string, error) {
 	y := demo.Generate(demo.Seed)
-	if a.Accounts.UserCount() > 0 || a.Records.Count() > 0 {
+	if a.Accounts.UserCount() > 0 || a.Records.Count() > 0 || len(a.Accounts.Units.All()) > 0 {
 		return describeDemo(y, false), nil
 	}
 	t0 := time.Now()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -119,7 +120,11 @@ func openOffline(ctx context.Context, cfg Config, stderr io.Writer) (*App, error
 	for _, u := range units {
 		tree.Put(u)
 	}
-	if a.Records, err = records.Open(ctx, a.Store, tree, records.Options{Logger: log}); err != nil {
+	snap := ""
+	if cfg.MongoURI == "" && cfg.FerretPostgresURL == "" {
+		snap = filepath.Join(cfg.DataDir, "read-models.snapshot")
+	}
+	if a.Records, err = records.Open(ctx, a.Store, tree, records.Options{Logger: log, SnapshotPath: snap}); err != nil {
 		a.Close(ctx)
 		return nil, err
 	}

@@ -32,6 +32,8 @@ type Store interface {
 	InsertAudit(ctx context.Context, entries []audit.Entry) error
 	LastAudit(ctx context.Context) (audit.Entry, error)
 	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
+	SnapshotToken(ctx context.Context) (string, error)
+	SetSnapshotToken(ctx context.Context, token string) error
 }
 
 // Actor is who performs a write; the service records it, the caller has
@@ -61,6 +63,10 @@ type Service struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	cancel    context.CancelFunc
+
+	snapshotPath string
+	// LoadedFrom says how the read models were built: "scan" or "snapshot".
+	LoadedFrom string
 }
 
 // head is the compact in-memory view of a record's latest revision: what
@@ -110,7 +116,10 @@ type cellKey struct {
 
 // Options configure a Service.
 type Options struct {
-	Logger *slog.Logger
+	// SnapshotPath, when set, is where the read models are written at Close
+	// and read back at Open instead of scanning the store, if still valid.
+	SnapshotPath string
+	Logger       *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -125,11 +134,20 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 		opt.Now = time.Now
 	}
 	s := &Service{
-		store: st, units: units, log: opt.Logger, now: opt.Now,
+		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
 		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{},
 		ops: make(chan *op, 1024), done: make(chan struct{}),
 	}
-	if err := s.load(ctx); err != nil {
+	loaded := false
+	if s.snapshotPath != "" {
+		var err error
+		if loaded, err = s.loadSnapshot(ctx); err != nil {
+			return nil, fmt.Errorf("records: open: %w", err)
+		}
+	}
+	if loaded {
+		s.LoadedFrom = "snapshot"
+	} else if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("records: open: %w", err)
 	}
 	last, err := st.LastAudit(ctx)
@@ -144,12 +162,20 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	return s, nil
 }
 
-// Close stops the writer after the operations already queued are done.
+// Close stops the writer after the operations already queued are done and,
+// with a snapshot path, writes the read models there.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.ops)
 		<-s.done
 		s.cancel()
+		if s.snapshotPath != "" && len(s.pending) == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := s.writeSnapshot(ctx); err != nil {
+				s.log.Warn("read-model snapshot not written; the next start scans the store", "err", err)
+			}
+		}
 	})
 }
 

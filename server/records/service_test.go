@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -315,5 +316,69 @@ func TestLoadAfterACrashBetweenCorrectionAndMark(t *testing.T) {
 	townA.Unit = "town-a"
 	if n := svc.Totals(townA).Totals.PersonsCleared; n != 0 {
 		t.Errorf("town-a persons %d, want 0: the correction moved c1 to town-b", n)
+	}
+}
+
+// TestSnapshotIsUsedOnlyWhileItMatchesTheStore: a clean Close writes the read
+// models to a file that the next Open uses; any record write in between (here
+// through another Store on the same database) makes the next Open scan.
+func TestSnapshotIsUsedOnlyWhileItMatchesTheStore(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "read-models.snapshot")
+	openSnap := func() *records.Service {
+		svc, err := records.Open(ctx, st, tree(), records.Options{SnapshotPath: path, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	year := records.TotalsQuery{From: enforcement.DayFromDate(2020, 1, 1), To: enforcement.DayFromDate(2021, 1, 1)}
+	svc := openSnap()
+	for i, unit := range []string{"town-a", "town-b", "village-a1"} {
+		body := expulsion(fmt.Sprintf("s%d", i), unit, i+1, "2020-07-04T15:20:00+08:00")
+		if _, err := svc.Create(ctx, records.Actor{Username: "u"}, decode(t, body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Void(ctx, records.Actor{Username: "u"}, "s0", 1, "test"); err != nil {
+		t.Fatal(err)
+	}
+	want := svc.Totals(year)
+	svc.Close()
+
+	svc = openSnap()
+	if svc.LoadedFrom != "snapshot" {
+		t.Fatalf("after a clean close the read models came from %q, want snapshot", svc.LoadedFrom)
+	}
+	if got := svc.Totals(year); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("totals from the snapshot %+v, want %+v", got.Totals, want.Totals)
+	}
+	if h, ok := svc.Head("s0"); !ok || !h.Voided || h.Rev != 2 || h.Unit != "town-a" {
+		t.Errorf("head from the snapshot: %+v %v", h, ok)
+	}
+	page, err := svc.List(ctx, records.Filter{Unit: "town-a"}, "", 10)
+	if err != nil || len(page.Records) != 1 {
+		t.Errorf("list from the snapshot: %v %d records, want the one of village-a1", err, len(page.Records))
+	}
+	svc.Close()
+
+	other, err := store.Open(ctx, store.Config{MongoURI: st.URI(), Database: st.DatabaseName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	extra := decode(t, expulsion("behind-its-back", "town-b", 10, "2020-07-05T15:20:00+08:00"))
+	extra.Rev = 1
+	if errs := other.InsertRevisions(ctx, []enforcement.Record{extra}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	svc = openSnap()
+	defer svc.Close()
+	if svc.LoadedFrom != "scan" {
+		t.Errorf("after a write by another store the read models came from %q, want scan", svc.LoadedFrom)
+	}
+	if n := svc.Totals(year).Totals.PersonsCleared; n != want.Totals.PersonsCleared+10 {
+		t.Errorf("persons %d, want %d", n, want.Totals.PersonsCleared+10)
 	}
 }

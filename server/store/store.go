@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -63,6 +65,9 @@ type Store struct {
 
 	stopFerret context.CancelFunc
 	ferretDone chan struct{}
+
+	snapMu       sync.Mutex
+	tokenCleared atomic.Bool // the snapshot token was cleared before this Store's first record write
 }
 
 // Open starts the embedded FerretDB unless cfg.MongoURI is set, connects, and

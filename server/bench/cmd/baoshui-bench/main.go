@@ -1,0 +1,436 @@
+// Command baoshui-bench measures the figures of BENCHMARKS.md in one run,
+// each beside its raw-driver baseline on the same store:
+//
+//  1. record creation through the HTTP API with 16 concurrent clients vs the
+//     raw driver's InsertMany of the same documents;
+//  2. start-up of the baoshui binary (time to /readyz, RSS) with N records in
+//     the embedded store vs a plain full scan of the collection;
+//  3. the totals endpoint for a year (p50/p95) vs one raw $group pipeline.
+//
+// Usage: go run ./server/bench/cmd/baoshui-bench -records 1000000
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/baoshui/baoshui/server/accounts"
+	"github.com/baoshui/baoshui/server/app"
+	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/demo"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/records"
+	"github.com/baoshui/baoshui/server/store"
+)
+
+var (
+	nRecords = flag.Int("records", 1_000_000, "records in the store for the start-up and totals figures")
+	nCreate  = flag.Int("create", 20_000, "records created through the API (and inserted raw)")
+	clients  = flag.Int("clients", 16, "concurrent HTTP clients")
+	queries  = flag.Int("queries", 200, "totals requests")
+	workDir  = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
+	only     = flag.String("only", "", "run only one part: create or startup")
+)
+
+func main() {
+	flag.Parse()
+	dir := *workDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "baoshui-bench-")
+		must(err)
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	fmt.Printf("# baoshui-bench on %s, GOMAXPROCS=%d, %s\n\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	year := demo.Generate(demo.Seed)
+	if *only == "" || *only == "create" {
+		benchCreate(filepath.Join(dir, "create"), year)
+	}
+	if *only == "" || *only == "startup" {
+		benchStartupAndTotals(filepath.Join(dir, "startup"), year)
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "baoshui-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func config(dir, addr string, demoYear bool) app.Config {
+	args := []string{"-data-dir", dir, "-http-addr", addr, "-bootstrap-admin", "root:root-password"}
+	if demoYear {
+		args = append(args, "-demo", "1")
+	}
+	c, err := app.LoadConfig("bench", args, func(string) string { return "" })
+	must(err)
+	return c
+}
+
+// clone returns the k-th copy of r under a new id (k = 0 is r itself).
+func clone(r enforcement.Record, k int) enforcement.Record {
+	if k > 0 {
+		r.ID = r.ID + "-" + strconv.Itoa(k)
+		if r.PatrolID != "" {
+			r.PatrolID = r.PatrolID + "-" + strconv.Itoa(k)
+		}
+	}
+	return r
+}
+
+func benchCreate(dir string, year demo.Year) {
+	ctx := context.Background()
+	a, err := app.Start(ctx, config(dir, "127.0.0.1:0", false), quiet())
+	must(err)
+	defer a.Close(ctx)
+	for _, u := range year.Units {
+		_, err := a.Accounts.CreateUnit(ctx, "bench", u)
+		must(err)
+	}
+	tokens := map[string]string{}
+	for _, u := range year.Users {
+		if u.Role == demo.RoleOfficer {
+			_, err := a.Accounts.CreateUser(ctx, "bench", toNewUser(u))
+			must(err)
+			t, err := a.Accounts.Login(ctx, u.Username, u.Password)
+			must(err)
+			tokens[u.Username] = t.AccessToken
+		}
+	}
+	bodies := make([][]byte, *nCreate)
+	owners := make([]string, *nCreate)
+	recs := make([]enforcement.Record, *nCreate)
+	for i := range bodies {
+		r := clone(year.Records[i%len(year.Records)], i/len(year.Records)+1)
+		recs[i] = r
+		bodies[i], _ = json.Marshal(r)
+		owners[i] = r.Officers[0]
+	}
+	var next atomic.Int64
+	var failed atomic.Int64
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		must(err)
+		must(pprof.StartCPUProfile(f))
+	}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < *clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(bodies) {
+					return
+				}
+				req, _ := http.NewRequest("POST", a.URL()+"/api/v1/records", bytes.NewReader(bodies[i]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tokens[owners[i]])
+				resp, err := httpc.Do(req)
+				if err != nil || resp.StatusCode != 201 {
+					failed.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	api := time.Since(t0)
+	if *cpuProf != "" {
+		pprof.StopCPUProfile()
+	}
+
+	// The same documents, as the store writes them, through the raw driver.
+	docs := make([]any, len(recs))
+	for i, r := range recs {
+		r.Rev, r.CreatedBy, r.RecordedBy, r.ReceivedAt = 1, owners[i], owners[i], time.Now().UTC()
+		r.BodySHA256, r.UnitPath = r.CanonicalHash(), a.Accounts.Units.Path(r.Unit)
+		docs[i], err = store.EncodeRecord(r)
+		must(err)
+	}
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(a.Store.URI()))
+	must(err)
+	defer client.Disconnect(ctx)
+	col := client.Database(a.Store.DatabaseName()).Collection("raw_insert")
+	t1 := time.Now()
+	const rawBatch = 1000
+	for i := 0; i < len(docs); i += rawBatch {
+		_, err := col.InsertMany(ctx, docs[i:min(i+rawBatch, len(docs))])
+		must(err)
+	}
+	raw := time.Since(t1)
+	apiRate := float64(len(bodies)) / api.Seconds()
+	rawRate := float64(len(docs)) / raw.Seconds()
+	fmt.Printf("## Record creation, %d records\n\n", len(bodies))
+	fmt.Printf("| path | time | records/s |\n|---|---|---|\n")
+	fmt.Printf("| POST /api/v1/records, %d clients (failed: %d) | %s | %.0f |\n", *clients, failed.Load(), api.Round(time.Millisecond), apiRate)
+	fmt.Printf("| raw driver InsertMany, batches of %d | %s | %.0f |\n", rawBatch, raw.Round(time.Millisecond), rawRate)
+	fmt.Printf("\nratio API / raw: **%.2f**\n\n", apiRate/rawRate)
+}
+
+func toNewUser(u demo.User) accounts.NewUser {
+	return accounts.NewUser{Username: u.Username, Password: u.Password, Name: u.Name, Role: auth.Role(u.Role), Unit: u.Unit}
+}
+
+func benchStartupAndTotals(dir string, year demo.Year) {
+	ctx := context.Background()
+	// The demo year and its accounts, through the app, then clones of it
+	// straight into the store up to the requested number of records.
+	a, err := app.Start(ctx, config(dir, "127.0.0.1:0", true), quiet())
+	must(err)
+	units := a.Accounts.Units
+	must(a.Close(ctx))
+	st, err := store.Open(ctx, store.Config{DataDir: dir, Logger: quiet()})
+	must(err)
+	copies := (*nRecords + len(year.Records) - 1) / len(year.Records)
+	t0 := time.Now()
+	work := make(chan []enforcement.Record, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range work {
+				for _, err := range st.InsertRevisions(ctx, batch) {
+					must(err)
+				}
+			}
+		}()
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	total := len(year.Records)
+	var batch []enforcement.Record
+	for k := 1; k < copies; k++ {
+		for _, r := range year.Records {
+			if total >= *nRecords {
+				break
+			}
+			c := clone(r, k)
+			c.Rev, c.CreatedBy, c.RecordedBy, c.ReceivedAt = 1, r.Officers[0], r.Officers[0], now
+			c.BodySHA256, c.UnitPath = c.CanonicalHash(), units.Path(c.Unit)
+			batch = append(batch, c)
+			total++
+			if len(batch) == store.MaxBatch {
+				work <- batch
+				batch = nil
+			}
+		}
+	}
+	if len(batch) > 0 {
+		work <- batch
+	}
+	close(work)
+	wg.Wait()
+	load := time.Since(t0)
+	fmt.Printf("## Start-up and totals with %d records in the embedded store (SQLite)\n\n", total)
+	fmt.Printf("(bulk-loaded %d clones of the demo year in %s, %.0f records/s, through store.InsertRevisions)\n\n",
+		total-len(year.Records), load.Round(time.Second), float64(total-len(year.Records))/load.Seconds())
+
+	// Baseline: a plain full scan of the same collection through the driver.
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(st.URI()))
+	must(err)
+	t1 := time.Now()
+	cur, err := client.Database(st.DatabaseName()).Collection("records").Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
+	must(err)
+	scanned := 0
+	for cur.Next(ctx) {
+		scanned++
+	}
+	must(cur.Err())
+	scan := time.Since(t1)
+	must(client.Disconnect(ctx))
+	must(st.Close(ctx))
+
+	// Start-up of the real binary on that data directory: first from a scan
+	// of the store (the bulk load invalidated any snapshot), then, after a
+	// clean shutdown wrote the read-model snapshot, from the snapshot.
+	bin := filepath.Join(dir, "baoshui")
+	build := exec.Command("go", "build", "-o", bin, "./server/cmd/baoshui")
+	build.Stderr = os.Stderr
+	must(build.Run())
+	cold := startServer(bin, dir)
+	cold.stop()
+	warm := startServer(bin, dir)
+	defer warm.stop()
+	cmd, base := warm.cmd, warm.base
+	fmt.Printf("| what | time | memory |\n|---|---|---|\n")
+	fmt.Printf("| `baoshui serve` to /readyz, read models from a full scan | %s | RSS %d MB (peak %d MB) |\n", cold.ready.Round(time.Millisecond), cold.rss>>20, cold.hwm>>20)
+	fmt.Printf("| `baoshui serve` to /readyz, read models from the snapshot | %s | RSS %d MB (peak %d MB) |\n", warm.ready.Round(time.Millisecond), warm.rss>>20, warm.hwm>>20)
+	fmt.Printf("| raw driver full scan of the records collection (%d documents) | %s | |\n\n", scanned, scan.Round(time.Millisecond))
+
+	// Totals for 2020: the endpoint, sequentially.
+	tok := login(base, "office", demo.Password)
+	var lat []time.Duration
+	var rep records.TotalsReport
+	for i := 0; i < *queries; i++ {
+		t := time.Now()
+		req, _ := http.NewRequest("GET", base+"/api/v1/reports/totals?from=2020-01-01&to=2021-01-01", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		must(err)
+		if i == 0 {
+			must(json.NewDecoder(resp.Body).Decode(&rep))
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(t))
+	}
+	rss2, _ := procMem(cmd.Process.Pid)
+	warm.stop()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p95 := lat[len(lat)/2], lat[len(lat)*95/100]
+
+	// Baseline: the raw $group pipeline for one figure (persons by activity).
+	st, err = store.Open(ctx, store.Config{DataDir: dir, Logger: quiet()})
+	must(err)
+	defer st.Close(ctx)
+	client, err = mongo.Connect(ctx, options.Client().ApplyURI(st.URI()))
+	must(err)
+	defer client.Disconnect(ctx)
+	t3 := time.Now()
+	pipe := bson.A{
+		bson.D{{Key: "$match", Value: bson.D{{Key: "superseded", Value: false}, {Key: "voided", Value: false},
+			{Key: "kind", Value: "expulsion"}, {Key: "day", Value: bson.D{{Key: "$gte", Value: "2020-01-01"}, {Key: "$lt", Value: "2021-01-01"}}}}}},
+		bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$activity"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: "$persons"}}}}}},
+	}
+	cur, err = client.Database(st.DatabaseName()).Collection("records").Aggregate(ctx, pipe)
+	must(err)
+	var rows []struct {
+		ID string `bson:"_id"`
+		N  int64  `bson:"n"`
+	}
+	must(cur.All(ctx, &rows))
+	group := time.Since(t3)
+	var persons int64
+	for _, r := range rows {
+		persons += r.N
+	}
+	agree := "agree"
+	if persons != rep.Totals.PersonsCleared {
+		agree = fmt.Sprintf("DISAGREE (%d vs %d)", persons, rep.Totals.PersonsCleared)
+	}
+	fmt.Printf("| totals for 2020 | p50 | p95 |\n|---|---|---|\n")
+	fmt.Printf("| GET /api/v1/reports/totals (all figures, %d requests) | %s | %s |\n", *queries, p50.Round(time.Microsecond), p95.Round(time.Microsecond))
+	fmt.Printf("| raw $match/$group pipeline, persons by activity only (1 run) | %s | |\n\n", group.Round(time.Millisecond))
+	fmt.Printf("ratio pipeline / endpoint p95: **%.0f×**; persons cleared: endpoint %d, pipeline %d — %s; server RSS after the queries %d MB\n",
+		group.Seconds()/p95.Seconds(), rep.Totals.PersonsCleared, persons, agree, rss2>>20)
+}
+
+type server struct {
+	cmd      *exec.Cmd
+	base     string
+	ready    time.Duration
+	rss, hwm int64
+	stopped  bool
+}
+
+// startServer runs `baoshui serve` on dir and waits for /readyz.
+func startServer(bin, dir string) *server {
+	addr := freeAddr()
+	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-log-level", "warn")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	t0 := time.Now()
+	must(cmd.Start())
+	s := &server{cmd: cmd, base: "http://" + addr}
+	for {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Since(t0) > 30*time.Minute {
+			cmd.Process.Kill()
+			must(fmt.Errorf("server not ready after 30 minutes"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.ready = time.Since(t0)
+	s.rss, s.hwm = procMem(cmd.Process.Pid)
+	return s
+}
+
+// stop shuts the server down cleanly (SIGINT) and waits for it.
+func (s *server) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// procMem returns the resident and peak resident memory of a process, in bytes.
+func procMem(pid int) (rss, hwm int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "VmRSS:":
+				rss = n << 10
+			case "VmHWM:":
+				hwm = n << 10
+			}
+		}
+	}
+	return rss, hwm
+}
+
+func login(base, user, password string) string {
+	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	must(err)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		must(fmt.Errorf("login %s: status %d", user, resp.StatusCode))
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	must(json.NewDecoder(resp.Body).Decode(&t))
+	return t.AccessToken
+}

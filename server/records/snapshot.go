@@ -1,0 +1,139 @@
+package records
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// A snapshot is the read models written to a file at a clean shutdown, so
+// that the next start need not scan every stored revision (a scan of the
+// embedded store reads about 2,000 realistic records a second). The store
+// keeps the token of the snapshot that matches it and clears it at the first
+// record write after it was set; a snapshot is used only when its token is
+// the store's, so a crash or a write by anything else forces a full scan.
+
+const snapshotVersion = 1
+
+type snapshotHeader struct {
+	Version int
+	Token   string
+	Heads   int
+	Names   []string
+	Crews   []string
+	Cells   []snapCell
+}
+
+type snapCell struct {
+	Day      enforcement.Day
+	Unit     uint32
+	Campaign uint32
+	Counts   enforcement.Counts
+}
+
+type snapHead struct {
+	ID                           string
+	Rev, ObservedMs              int64
+	Lon, Lat                     float32
+	Unit, Campaign, By, Officers uint32
+	Kind                         enforcement.Kind
+	Voided                       bool
+}
+
+// loadSnapshot fills the read models from the snapshot file if it matches
+// the store; it reports whether it did.
+func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
+	token, err := s.store.SnapshotToken(ctx)
+	if err != nil || token == "" {
+		return false, err
+	}
+	f, err := os.Open(s.snapshotPath)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	var h snapshotHeader
+	if err := dec.Decode(&h); err != nil || h.Version != snapshotVersion || h.Token != token {
+		return false, nil
+	}
+	s.all = make([]head, 0, h.Heads)
+	s.heads = make(map[string]int32, h.Heads)
+	for i := 0; i < h.Heads; i++ {
+		var sh snapHead
+		if err := dec.Decode(&sh); err != nil {
+			s.all, s.heads = nil, map[string]int32{}
+			s.log.Warn("read-model snapshot unreadable; scanning the store", "err", err)
+			return false, nil
+		}
+		s.heads[sh.ID] = int32(len(s.all))
+		s.all = append(s.all, head{id: sh.ID, rev: sh.Rev, observedMs: sh.ObservedMs, lon: sh.Lon, lat: sh.Lat,
+			unit: sh.Unit, campaign: sh.Campaign, createdBy: sh.By, officers: sh.Officers, kind: sh.Kind, voided: sh.Voided})
+	}
+	for _, n := range h.Names {
+		s.names.id(n)
+	}
+	for _, c := range h.Crews {
+		s.crews.id(c)
+	}
+	for _, c := range h.Cells {
+		counts := c.Counts
+		s.totals[cellKey{day: c.Day, unit: c.Unit, campaign: c.Campaign}] = &counts
+	}
+	return true, nil
+}
+
+// writeSnapshot writes the read models to the snapshot file and then tells
+// the store that this snapshot matches it. It runs after the writer stopped.
+func (s *Service) writeSnapshot(ctx context.Context) error {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b) + "-" + time.Now().UTC().Format("20060102T150405Z")
+	tmp := s.snapshotPath + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o750); err != nil {
+		return err
+	}
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := gob.NewEncoder(w)
+	s.mu.RLock()
+	h := snapshotHeader{Version: snapshotVersion, Token: token, Heads: len(s.all), Names: s.names.strs, Crews: s.crews.strs}
+	for k, c := range s.totals {
+		h.Cells = append(h.Cells, snapCell{Day: k.day, Unit: k.unit, Campaign: k.campaign, Counts: *c})
+	}
+	err = enc.Encode(h)
+	for i := 0; err == nil && i < len(s.all); i++ {
+		x := &s.all[i]
+		err = enc.Encode(snapHead{ID: x.id, Rev: x.rev, ObservedMs: x.observedMs, Lon: x.lon, Lat: x.lat, Unit: x.unit,
+			Campaign: x.campaign, By: x.createdBy, Officers: x.officers, Kind: x.kind, Voided: x.voided})
+	}
+	s.mu.RUnlock()
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.snapshotPath)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("records: write snapshot: %w", err)
+	}
+	return s.store.SetSnapshotToken(ctx, token)
+}
