@@ -1,0 +1,163 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/baoshui/baoshui/server/demo"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/records"
+)
+
+// TestKilledMidLoadLosesNothingAndDoublesNothing runs the real binary, has 16
+// clients post records, SIGKILLs the server in the middle, restarts it on
+// the same data directory and replays every record (as phones that never
+// got an answer do). Afterwards the totals are exactly those of the records
+// sent, each once, and the audit chain verifies.
+func TestKilledMidLoadLosesNothingAndDoublesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "baoshui")
+	build := exec.Command("go", "build", "-o", bin, "github.com/baoshui/baoshui/server/cmd/baoshui")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	y, err := demo.Load(repoPath(t, "testdata/demo2020"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := y.Records[:2500]
+	addr := freeAddr(t)
+	srv := startBinary(t, bin, dir, addr)
+	base := "http://" + addr
+	root := newClient(t, base).login("root", "root-password")
+	for _, u := range y.Units {
+		root.do("POST", "/api/v1/units", u, nil)
+	}
+	for _, u := range y.Users {
+		root.do("POST", "/api/v1/users", u, nil)
+	}
+	tokens := map[string]string{}
+	for _, u := range y.Users {
+		if u.Role == demo.RoleOfficer {
+			tokens[u.Username] = newClient(t, base).login(u.Username, u.Password).token
+		}
+	}
+	httpc := &http.Client{Timeout: 30 * time.Second}
+	post := func(r enforcement.Record) (int, error) {
+		body, _ := json.Marshal(r)
+		req, _ := http.NewRequest("POST", base+"/api/v1/records", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tokens[r.Officers[0]])
+		resp, err := httpc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	var acked atomic.Int64
+	killed := make(chan struct{})
+	go func() {
+		for acked.Load() < 800 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		_ = srv.Process.Signal(syscall.SIGKILL)
+		_, _ = srv.Process.Wait()
+		close(killed)
+	}()
+	_ = parallel(recs, 16, func(r enforcement.Record) error {
+		st, err := post(r)
+		if err == nil && st == 201 {
+			acked.Add(1)
+		}
+		return nil // after the kill, requests fail: that is the point
+	})
+	<-killed
+	t.Logf("%d of %d records acknowledged before the kill", acked.Load(), len(recs))
+
+	srv = startBinary(t, bin, dir, addr)
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _, _ = srv.Process.Wait() }()
+	// The access tokens issued before the kill stay valid: the signing key
+	// is kept in the data directory.
+	var created, again atomic.Int64
+	err = parallel(recs, 16, func(r enforcement.Record) error {
+		st, err := post(r)
+		switch {
+		case err != nil:
+			return err
+		case st == 201:
+			created.Add(1)
+		case st == 200:
+			again.Add(1)
+		default:
+			return fmt.Errorf("replay of %s: status %d", r.ID, st)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Load() < acked.Load() {
+		t.Errorf("only %d replays were recognised as stored, but %d were acknowledged before the kill: acknowledged records were lost", again.Load(), acked.Load())
+	}
+	var want enforcement.Counts
+	for _, r := range recs {
+		for _, c := range r.Contributions() {
+			want.Add(c.Counts, 1)
+		}
+	}
+	office := newClient(t, base).login("office", demo.Password)
+	var rep records.TotalsReport
+	office.do("GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01", nil, &rep)
+	if fmt.Sprint(rep.Totals) != fmt.Sprint(want.Totals()) {
+		t.Errorf("totals after kill and replay\n got %+v\nwant %+v", rep.Totals, want.Totals())
+	}
+	var ver records.AuditReport
+	if st := office.do("GET", "/api/v1/audit/verify", nil, &ver); st != 200 || !ver.OK {
+		t.Errorf("audit after kill: %d %+v", st, ver)
+	}
+}
+
+func startBinary(t *testing.T, bin, dir, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-bootstrap-admin", "root:root-password", "-log-level", "error")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	t.Fatal("server not ready")
+	return nil
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
