@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/baoshui/baoshui/server/auth"
 )
 
 // operational routes are registered outside the route table.
@@ -121,5 +123,26 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 	walk(doc)
 	if n == 0 {
 		t.Fatal("no $ref found: the walk is broken")
+	}
+}
+
+// TestEveryRouteNamesAPolicyAction ties the route table to the policy table
+// test in package auth: each protected route asks the policy for one of the
+// actions that test covers for every role.
+func TestEveryRouteNamesAPolicyAction(t *testing.T) {
+	known := map[auth.Action]bool{}
+	for _, a := range auth.Actions {
+		known[a] = true
+	}
+	for _, r := range routes() {
+		if r.public {
+			if r.action != "" {
+				t.Errorf("%s %s is public but names action %q", r.method, r.path, r.action)
+			}
+			continue
+		}
+		if !known[r.action] {
+			t.Errorf("%s %s asks for action %q, which the policy table does not know", r.method, r.path, r.action)
+		}
 	}
 }
