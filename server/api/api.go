@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -231,9 +230,6 @@ func newMetrics() *metrics {
 	return m
 }
 
-// Registry exposes the metrics registry so other parts can add collectors.
-func (s *server) Registry() *prometheus.Registry { return s.metrics.reg }
-
 // observe logs every request as JSON with its request id and counts it.
 func (s *server) observe(c *gin.Context) {
 	start := time.Now()
@@ -266,5 +262,3 @@ func (s *server) observe(c *gin.Context) {
 	}
 	s.Logger.Log(c.Request.Context(), level, "http", attrs...)
 }
-
-var errNoBody = errors.New("empty body")

@@ -173,7 +173,6 @@ func (s *server) createUnit(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Header("Location", "/api/v1/units/"+u.ID)
 	c.JSON(http.StatusCreated, u)
 }
 
@@ -206,7 +205,6 @@ func (s *server) createUser(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Header("Location", "/api/v1/users/"+u.Username)
 	c.JSON(http.StatusCreated, u)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -237,5 +236,3 @@ func verifyAudit(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "audit chain OK: %d entries\n", v.Count())
 	return 0
 }
-
-var _ = slog.Default
