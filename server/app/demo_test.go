@@ -100,7 +100,7 @@ func TestDemoYearThroughTheAPIGivesThe2020Figures(t *testing.T) {
 	check("after loading")
 	var buf bytes.Buffer
 	app.WriteReport(&buf, 2020, a.Records.Totals(records.TotalsQuery{From: enforcement.DayFromDate(2020, 1, 1), To: enforcement.DayFromDate(2021, 1, 1)}))
-	for _, want := range []string{"6,683", "879", "2,105", "599,390.00", "381", "476,600.00", "制止放牧", "grazing stopped"} {
+	for _, want := range []string{"6,683", "879", "2,105", "599,390.00", "381", "476,600.00", "制止放牧", "grazing stopped", "2020-07", "1,396"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
 		}

@@ -198,6 +198,23 @@ func WriteReport(w io.Writer, year int, rep records.TotalsReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
 	}
 	tw.Flush()
+	if len(rep.ByMonth) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n按月 / By month")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "月份 month\t清退 persons\t放牧 grazing\t车辆 vehicles\t物品 items\t价值 value (元)\t立案 cases\t罚款 fines (元)\t")
+	months := make([]string, 0, len(rep.ByMonth))
+	for m := range rep.ByMonth {
+		months = append(months, m)
+	}
+	sort.Strings(months)
+	for _, m := range months {
+		x := rep.ByMonth[m]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m, group(x.PersonsCleared), group(x.GrazingStopped),
+			group(x.VehiclesCleared), group(x.ItemsConfiscated), yuan(x.ConfiscatedValueFen), group(x.CasesFiled), yuan(x.FinesFen))
+	}
+	tw.Flush()
 }
 
 // group formats n with thousands separators.
