@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -9,140 +11,348 @@ import (
 	"github.com/baoshui/baoshui/server/auth"
 )
 
-// operational routes are registered outside the route table.
-var operational = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+// operationalRoutes are served outside routes() (see New) and are public.
+var operationalRoutes = []route{
+	{method: http.MethodGet, path: "/healthz", public: true},
+	{method: http.MethodGet, path: "/readyz", public: true},
+	{method: http.MethodGet, path: "/metrics", public: true},
+}
 
-func documented(t *testing.T) (map[string]map[string]any, map[string]any) {
+// httpMethods are the path item keys that are operations.
+var httpMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true}
+
+var ginParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
+
+// openapiPath converts a gin route pattern to an OpenAPI path template.
+func openapiPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
+
+// opKey names an operation: "get /api/v1/me".
+func opKey(method, path string) string { return strings.ToLower(method) + " " + path }
+
+// servedOps are the operations the server serves, keyed by opKey, with
+// whether each is public.
+func servedOps() map[string]bool {
+	ops := map[string]bool{}
+	for _, rt := range append(routes(), operationalRoutes...) {
+		ops[opKey(rt.method, openapiPath(rt.path))] = rt.public
+	}
+	return ops
+}
+
+func loadOpenAPI(t *testing.T) map[string]any {
 	t.Helper()
-	var doc struct {
-		OpenAPI    string                    `json:"openapi"`
-		Paths      map[string]map[string]any `json:"paths"`
-		Components map[string]any            `json:"components"`
-	}
+	var doc map[string]any
 	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
-		t.Fatalf("openapi.json is not JSON: %v", err)
+		t.Fatalf("openapi.json does not parse: %v", err)
 	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
-		t.Fatalf("openapi %q, want 3.1.x", doc.OpenAPI)
-	}
-	return doc.Paths, doc.Components
+	return doc
 }
 
-// openapiPath turns gin's /records/:id into OpenAPI's /records/{id}.
-func openapiPath(p string) string {
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		if strings.HasPrefix(s, ":") {
-			parts[i] = "{" + s[1:] + "}"
+// documentedOps returns every operation object in the document by opKey.
+func documentedOps(t *testing.T, doc map[string]any) map[string]map[string]any {
+	t.Helper()
+	paths, ok := doc["paths"].(map[string]any)
+	if !ok {
+		t.Fatalf("paths is %T, want an object", doc["paths"])
+	}
+	ops := map[string]map[string]any{}
+	for p, item := range paths {
+		pi, ok := item.(map[string]any)
+		if !ok {
+			t.Errorf("path %s is %T, want an object", p, item)
+			continue
 		}
-	}
-	return strings.Join(parts, "/")
-}
-
-func TestOpenAPIDocumentsEveryRouteAndNothingElse(t *testing.T) {
-	paths, _ := documented(t)
-	served := map[string]bool{}
-	public := map[string]bool{}
-	for _, r := range routes() {
-		key := r.method + " " + openapiPath(r.path)
-		served[key] = true
-		public[key] = r.public
-	}
-	for k := range operational {
-		served[k], public[k] = true, true
-	}
-	docd := map[string]map[string]any{}
-	for p, ops := range paths {
-		for m, o := range ops {
-			op, _ := o.(map[string]any)
-			docd[strings.ToUpper(m)+" "+p] = op
-		}
-	}
-	var keys []string
-	for k := range served {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		t.Run("served "+k, func(t *testing.T) {
-			op, ok := docd[k]
+		for m, o := range pi {
+			if !httpMethods[m] {
+				continue
+			}
+			op, ok := o.(map[string]any)
 			if !ok {
-				t.Fatalf("%s is served but not documented", k)
+				t.Errorf("%s %s is %T, want an object", m, p, o)
+				continue
 			}
-			if op["operationId"] == nil || op["responses"] == nil {
-				t.Errorf("%s lacks operationId or responses", k)
+			ops[opKey(m, p)] = op
+		}
+	}
+	return ops
+}
+
+// resolvePointer follows a local JSON pointer ("#/components/schemas/X").
+func resolvePointer(doc map[string]any, ref string) (any, bool) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	var cur any = doc
+	for _, tok := range strings.Split(ptr, "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// walkRefs calls fn with the location and value of every "$ref" in v.
+func walkRefs(v any, at string, fn func(at, ref string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "$ref" {
+				s, _ := e.(string)
+				fn(at, s)
+				continue
 			}
-			sec, _ := op["security"].([]any)
-			if public[k] && len(sec) != 0 {
-				t.Errorf("%s is public but documented with security %v", k, sec)
+			walkRefs(e, at+"/"+k, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walkRefs(e, at+"/[]", fn)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	doc := loadOpenAPI(t)
+	tests := []struct {
+		name  string
+		check func(t *testing.T)
+	}{
+		{"version is 3.1.x", func(t *testing.T) {
+			v, _ := doc["openapi"].(string)
+			if !strings.HasPrefix(v, "3.1.") {
+				t.Errorf("openapi = %q, want 3.1.x", v)
 			}
-			if !public[k] && len(sec) == 0 {
-				t.Errorf("%s needs a bearer token but documents no security", k)
+		}},
+		{"info has title and version", func(t *testing.T) {
+			info, _ := doc["info"].(map[string]any)
+			if info["title"] == nil || info["version"] == nil {
+				t.Errorf("info = %v, want title and version", info)
+			}
+		}},
+		{"components hold the shared schemas", func(t *testing.T) {
+			for _, name := range []string{"Record", "Point", "LineString", "Item", "Photo", "Totals", "TotalsReport",
+				"Page", "Unit", "User", "NewUser", "Device", "Tokens", "LoginRequest", "RefreshRequest",
+				"CorrectionRequest", "VoidRequest", "AuditReport", "Problem"} {
+				if _, ok := resolvePointer(doc, "#/components/schemas/"+name); !ok {
+					t.Errorf("components.schemas.%s is missing", name)
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, tt.check)
+	}
+}
+
+// TestOpenAPIRoutesDocumented fails when a served route has no operation.
+func TestOpenAPIRoutesDocumented(t *testing.T) {
+	documented := documentedOps(t, loadOpenAPI(t))
+	served := servedOps()
+	if len(served) != len(routes())+len(operationalRoutes) {
+		t.Fatalf("routes() has duplicate method+path pairs")
+	}
+	for _, key := range sortedKeys(served) {
+		t.Run(key, func(t *testing.T) {
+			if _, ok := documented[key]; !ok {
+				t.Errorf("%s is served but not documented in openapi.json", key)
 			}
 		})
 	}
-	for k := range docd {
-		if !served[k] {
-			t.Errorf("%s is documented but not served", k)
-		}
+}
+
+// TestOpenAPIDocumentedRoutesServed fails when the document describes an
+// operation the server does not serve.
+func TestOpenAPIDocumentedRoutesServed(t *testing.T) {
+	documented := documentedOps(t, loadOpenAPI(t))
+	served := servedOps()
+	for _, key := range sortedKeys(documented) {
+		t.Run(key, func(t *testing.T) {
+			if _, ok := served[key]; !ok {
+				t.Errorf("%s is documented but not in routes() nor operational", key)
+			}
+		})
 	}
 }
 
-func TestOpenAPIReferencesResolve(t *testing.T) {
-	var doc map[string]any
-	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
-		t.Fatal(err)
-	}
-	comps, _ := doc["components"].(map[string]any)
+// TestOpenAPIRefsResolve checks that every $ref points at a components entry.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	doc := loadOpenAPI(t)
 	n := 0
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if ref, ok := x["$ref"].(string); ok {
-				n++
-				parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
-				if !strings.HasPrefix(ref, "#/components/") || len(parts) != 2 {
-					t.Errorf("unexpected $ref %q", ref)
-					return
-				}
-				section, _ := comps[parts[0]].(map[string]any)
-				if _, ok := section[parts[1]]; !ok {
-					t.Errorf("$ref %q does not resolve", ref)
-				}
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
+	walkRefs(doc, "#", func(at, ref string) {
+		n++
+		if !strings.HasPrefix(ref, "#/components/") || strings.Count(ref, "/") != 3 {
+			t.Errorf("%s: $ref %q is not #/components/<kind>/<name>", at, ref)
+			return
 		}
-	}
-	walk(doc)
+		if _, ok := resolvePointer(doc, ref); !ok {
+			t.Errorf("%s: $ref %q does not resolve", at, ref)
+		}
+	})
 	if n == 0 {
-		t.Fatal("no $ref found: the walk is broken")
+		t.Error("no $ref found: the document should share schemas and responses through components")
+	}
+}
+
+// TestOpenAPISecurity checks that protected operations declare bearerAuth
+// and public ones declare none.
+func TestOpenAPISecurity(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schemes, _ := resolvePointer(doc, "#/components/securitySchemes")
+	sm, _ := schemes.(map[string]any)
+	_, globalSecurity := doc["security"]
+	documented := documentedOps(t, doc)
+	served := servedOps()
+	for _, key := range sortedKeys(served) {
+		public := served[key]
+		op, ok := documented[key]
+		if !ok {
+			continue // reported by TestOpenAPIRoutesDocumented
+		}
+		t.Run(key, func(t *testing.T) {
+			raw, declared := op["security"]
+			reqs, isList := raw.([]any)
+			if declared && !isList {
+				t.Fatalf("security is %T, want a list", raw)
+			}
+			if public {
+				if globalSecurity && !declared {
+					t.Errorf("public operation inherits the global security; declare \"security\": []")
+				}
+				if len(reqs) > 0 {
+					t.Errorf("public operation declares security %v, want none", reqs)
+				}
+				return
+			}
+			if len(reqs) == 0 {
+				t.Fatalf("protected operation declares no security")
+			}
+			for _, r := range reqs {
+				req, _ := r.(map[string]any)
+				if len(req) == 0 {
+					t.Errorf("protected operation allows anonymous access (an empty requirement)")
+				}
+				for name := range req {
+					if _, ok := sm[name]; !ok {
+						t.Errorf("security scheme %q is not in components.securitySchemes", name)
+					}
+				}
+				if _, ok := req["bearerAuth"]; !ok {
+					t.Errorf("security requirement %v lacks bearerAuth", req)
+				}
+			}
+		})
+	}
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// TestOpenAPIOperations checks what every operation must carry: a unique
+// operationId, a summary, tags, responses, declared path parameters, and
+// problem responses as application/problem+json.
+func TestOpenAPIOperations(t *testing.T) {
+	doc := loadOpenAPI(t)
+	documented := documentedOps(t, doc)
+	ids := map[string]string{}
+	deref := func(v any) map[string]any {
+		m, _ := v.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			r, _ := resolvePointer(doc, ref)
+			m, _ = r.(map[string]any)
+		}
+		return m
+	}
+	for _, key := range sortedKeys(documented) {
+		op := documented[key]
+		t.Run(key, func(t *testing.T) {
+			id, _ := op["operationId"].(string)
+			if id == "" {
+				t.Error("no operationId")
+			} else if other, dup := ids[id]; dup {
+				t.Errorf("operationId %q is also used by %s", id, other)
+			}
+			ids[id] = key
+			if s, _ := op["summary"].(string); s == "" {
+				t.Error("no summary")
+			}
+			if tags, _ := op["tags"].([]any); len(tags) == 0 {
+				t.Error("no tags")
+			}
+			params := map[string]bool{}
+			list, _ := op["parameters"].([]any)
+			for _, p := range list {
+				pm := deref(p)
+				if pm["in"] == "path" {
+					name, _ := pm["name"].(string)
+					params[name] = true
+					if pm["required"] != true {
+						t.Errorf("path parameter %v is not required", pm["name"])
+					}
+				}
+			}
+			_, path, _ := strings.Cut(key, " ")
+			for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+				if !params[m[1]] {
+					t.Errorf("path parameter {%s} is not declared", m[1])
+				}
+			}
+			responses, _ := op["responses"].(map[string]any)
+			if len(responses) == 0 {
+				t.Fatal("no responses")
+			}
+			success := false
+			for code, r := range responses {
+				if strings.HasPrefix(code, "2") {
+					success = true
+				}
+				if code < "400" || code == "default" {
+					continue
+				}
+				content, _ := deref(r)["content"].(map[string]any)
+				if _, ok := content["application/problem+json"]; !ok {
+					t.Errorf("response %s is not application/problem+json", code)
+				}
+			}
+			if !success {
+				t.Error("no 2xx response")
+			}
+		})
 	}
 }
 
 // TestEveryRouteNamesAPolicyAction ties the route table to the policy table
 // test in package auth: each protected route asks the policy for one of the
-// actions that test covers for every role.
+// actions that test covers for every role, and public routes name none.
 func TestEveryRouteNamesAPolicyAction(t *testing.T) {
 	known := map[auth.Action]bool{}
 	for _, a := range auth.Actions {
 		known[a] = true
 	}
 	for _, r := range routes() {
-		if r.public {
-			if r.action != "" {
-				t.Errorf("%s %s is public but names action %q", r.method, r.path, r.action)
+		t.Run(r.method+" "+r.path, func(t *testing.T) {
+			if r.public {
+				if r.action != "" {
+					t.Errorf("public route names action %q", r.action)
+				}
+				return
 			}
-			continue
-		}
-		if !known[r.action] {
-			t.Errorf("%s %s asks for action %q, which the policy table does not know", r.method, r.path, r.action)
-		}
+			if !known[r.action] {
+				t.Errorf("asks for action %q, which the policy table does not know", r.action)
+			}
+		})
 	}
 }
