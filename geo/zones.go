@@ -19,7 +19,6 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // Layer names a kind of zone layer. Each layer has its own required feature
@@ -189,7 +188,7 @@ type Match struct {
 	Name, NameEN string
 	// Properties are all the feature's properties. The map is shared by
 	// every Match of the feature and must not be modified.
-	Properties geojson.Properties
+	Properties map[string]any
 }
 
 // ZoneSet is a validated zone layer with a spatial index. It is immutable
@@ -592,9 +591,9 @@ type (
 		Features []json.RawMessage `json:"features"`
 	}
 	zoneRawFeature struct {
-		Type       string             `json:"type"`
-		ID         any                `json:"id"`
-		Properties geojson.Properties `json:"properties"`
+		Type       string         `json:"type"`
+		ID         any            `json:"id"`
+		Properties map[string]any `json:"properties"`
 		Geometry   *struct {
 			Type        string          `json:"type"`
 			Coordinates json.RawMessage `json:"coordinates"`
@@ -803,7 +802,7 @@ func parseZoneFeature(layer Layer, fi int, raw json.RawMessage, zerr *ZoneError)
 
 // zoneMissing describes a required string property that is absent or not a
 // non-empty string.
-func zoneMissing(props geojson.Properties, key string) string {
+func zoneMissing(props map[string]any, key string) string {
 	v, present := props[key]
 	if !present {
 		return fmt.Sprintf("missing property %q", key)
