@@ -304,3 +304,45 @@ func Simplify(ls orb.LineString, toleranceMetres float64) orb.LineString {
 	}
 	return out
 }
+
+// DefaultCoverStep is the sampling step, in metres, Covered uses when given
+// none.
+const DefaultCoverStep = 10.0
+
+// Covered returns the indexes (in the layer's feature order, ascending and
+// without repeats) of the zones of z that the line ls passes through. It
+// samples every segment at most step metres apart, both ends included, and
+// locates each sample with z.Locate, so a zone the line only clips for less
+// than step (across a corner) may be missed; zero, a negative value or NaN
+// for step means DefaultCoverStep. A line of one point covers the zone of
+// that point. Segments are sampled at most 100,000 times each, so an
+// impossible jump costs a bounded amount of work.
+func Covered(ls orb.LineString, z *ZoneSet, step float64) []int {
+	if !(step > 0) {
+		step = DefaultCoverStep
+	}
+	seen := map[int]bool{}
+	visit := func(p orb.Point) {
+		if i := z.locate(p); i >= 0 {
+			seen[i] = true
+		}
+	}
+	if len(ls) > 0 {
+		visit(ls[0])
+	}
+	for i := 1; i < len(ls); i++ {
+		a, b := ls[i-1], ls[i]
+		n := int(math.Ceil(Distance(a, b) / step))
+		n = min(max(n, 1), 100000)
+		for k := 1; k <= n; k++ {
+			f := float64(k) / float64(n)
+			visit(orb.Point{a[0] + f*(b[0]-a[0]), a[1] + f*(b[1]-a[1])})
+		}
+	}
+	out := make([]int, 0, len(seen))
+	for i := range seen {
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -545,5 +546,68 @@ func BenchmarkSimplify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Simplify(ls, 5)
+	}
+}
+
+func TestCovered(t *testing.T) {
+	// Four unit-ish cells in a row, 0.01° wide, ids a..d, west to east.
+	var feats []string
+	for i, id := range []string{"a", "b", "c", "d"} {
+		x0, x1 := 116.90+0.01*float64(i), 116.91+0.01*float64(i)
+		feats = append(feats, zoneFeat(`{"id":"`+id+`"}`,
+			fmt.Sprintf(`[[[%g,40.5],[%g,40.5],[%g,40.51],[%g,40.51],[%g,40.5]]]`, x0, x1, x1, x0, x0)))
+	}
+	z, err := ParseLayer(LayerGrid, zoneFC(feats...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ls   orb.LineString
+		step float64
+		want []int
+	}{
+		{"empty", nil, 0, []int{}},
+		{"one point", orb.LineString{{116.915, 40.505}}, 0, []int{1}},
+		{"outside", orb.LineString{{116.0, 40.0}, {116.1, 40.1}}, 0, []int{}},
+		{"across three cells", orb.LineString{{116.905, 40.505}, {116.925, 40.505}}, 0, []int{0, 1, 2}},
+		{"out and back again, no repeats", orb.LineString{{116.935, 40.505}, {116.905, 40.505}, {116.935, 40.505}}, 0, []int{0, 1, 2, 3}},
+		{"vertices in a and c only", orb.LineString{{116.909, 40.505}, {116.921, 40.505}}, 0, []int{0, 1, 2}},
+		{"coarse step skips a thin crossing", orb.LineString{{116.909, 40.505}, {116.921, 40.505}}, 5000, []int{0, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Covered(tc.ls, z, tc.step)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Covered = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCoveredShippedGrid(t *testing.T) {
+	grid := zoneLoad(t, LayerGrid)
+	// Every vertex of a track along the shore lies in some cell it reports,
+	// and the cells reported are each hit by a dense resampling.
+	rng := rand.New(rand.NewPCG(4, 4))
+	for n := 0; n < 50; n++ {
+		_, g := grid.Feature(rng.IntN(grid.Len()))
+		c := g.Bound().Center()
+		ls := orb.LineString{c}
+		for k := 0; k < 20; k++ {
+			ls = append(ls, trackOffset(ls[len(ls)-1], rng.NormFloat64()*300, rng.NormFloat64()*300))
+		}
+		got := Covered(ls, grid, 0)
+		for _, p := range ls {
+			if i := grid.locate(p); i >= 0 && !slices.Contains(got, i) {
+				t.Fatalf("vertex %v in cell %d not reported in %v", p, i, got)
+			}
+		}
+		fine := Covered(ls, grid, 1)
+		for _, i := range got {
+			if !slices.Contains(fine, i) {
+				t.Fatalf("cell %d reported at 10 m but not at 1 m", i)
+			}
+		}
 	}
 }
