@@ -72,6 +72,13 @@ func (l ProtectionLevel) rank() int {
 	return -1
 }
 
+// MaxRingPositions is the most positions a ring may have. The
+// self-intersection check can take time quadratic in a ring's length on
+// hostile shapes (a comb whose teeth all overlap in longitude), so the bound
+// keeps one layer's check to a fraction of a second; a survey-grade shoreline
+// of a whole reservoir needs a few thousand.
+const MaxRingPositions = 20000
+
 // MaxZoneProblems is the number of problems a ZoneError lists at most; the
 // count of further problems is kept in ZoneError.Omitted.
 const MaxZoneProblems = 100
@@ -589,6 +596,11 @@ type (
 	zoneRawCollection struct {
 		Type     string            `json:"type"`
 		Features []json.RawMessage `json:"features"`
+		// RFC 7946 §7.1 forbids these members on a FeatureCollection; they
+		// are read only to be refused.
+		Properties  json.RawMessage `json:"properties"`
+		Geometry    json.RawMessage `json:"geometry"`
+		Coordinates json.RawMessage `json:"coordinates"`
 	}
 	zoneRawFeature struct {
 		Type       string         `json:"type"`
@@ -609,7 +621,9 @@ type (
 // latitudes in [-90, 90], repeat no position consecutively, not intersect or
 // touch itself, and enclose a non-zero area; exterior rings must be
 // counter-clockwise and holes clockwise (the right-hand rule of RFC 7946,
-// judged by the signed area). Positions may carry an altitude, which is
+// judged by the signed area). The collection itself must not have the
+// members RFC 7946 §7.1 forbids it ("properties", "geometry",
+// "coordinates"). Positions may carry an altitude, which is
 // ignored. Every feature must have the properties its layer requires (see
 // the Layer constants), and ids must be unique within the layer. ParseLayer
 // does not check that holes lie inside their exterior ring, nor that the
@@ -639,6 +653,11 @@ func ParseLayer(layer Layer, data []byte) (*ZoneSet, error) {
 	}
 	if len(fc.Features) == 0 {
 		return whole("the collection has no features")
+	}
+	for name, m := range map[string]json.RawMessage{"properties": fc.Properties, "geometry": fc.Geometry, "coordinates": fc.Coordinates} {
+		if m != nil {
+			return whole(fmt.Sprintf("a FeatureCollection must not have a %q member (RFC 7946 §7.1); use a foreign member such as \"metadata\"", name))
+		}
 	}
 
 	z := &ZoneSet{layer: layer, bound: orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}}
@@ -843,6 +862,9 @@ func checkZonePolygon(coords [][][]float64, poly int, problem func(poly, ring in
 func checkZoneRing(rc [][]float64, exterior bool) (orb.Ring, string) {
 	if len(rc) < 4 {
 		return nil, fmt.Sprintf("ring has %d positions, need at least 4", len(rc))
+	}
+	if len(rc) > MaxRingPositions {
+		return nil, fmt.Sprintf("ring has %d positions, more than the %d allowed", len(rc), MaxRingPositions)
 	}
 	r := make(orb.Ring, len(rc))
 	for i, pos := range rc {

@@ -562,3 +562,26 @@ func BenchmarkZoneNearest(b *testing.B) {
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "points/s")
 }
+
+func TestParseLayerRingTooLong(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[[")
+	n := MaxRingPositions + 1
+	for i := 0; i < n-1; i++ {
+		a := 2 * math.Pi * float64(i) / float64(n-1)
+		fmt.Fprintf(&b, "[%.9f,%.9f],", 116.9+0.01*math.Cos(a), 40.5+0.01*math.Sin(a))
+	}
+	b.WriteString("[116.91,40.5]]]")
+	_, err := ParseLayer(LayerGrid, zoneFC(zoneFeat(`{"id":"c"}`, b.String())))
+	if err == nil || !strings.Contains(err.Error(), "more than the 20000 allowed") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseLayerRefusesCollectionProperties(t *testing.T) {
+	data := []byte(`{"type":"FeatureCollection","properties":{"name":"x"},"features":[` + zoneFeat(`{"id":"a"}`, `[`+zoneSquare+`]`) + `]}`)
+	_, err := ParseLayer(LayerGrid, data)
+	if err == nil || !strings.Contains(err.Error(), `must not have a "properties" member`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -210,7 +210,7 @@ func encode(layer string, features []feature) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&b, "{\"type\":\"FeatureCollection\",\"properties\":%s,\"features\":[\n", head)
+	fmt.Fprintf(&b, "{\"type\":\"FeatureCollection\",\"metadata\":%s,\"features\":[\n", head)
 	for i, f := range features {
 		line, err := json.Marshal(f)
 		if err != nil {
