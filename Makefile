@@ -4,8 +4,13 @@ GO    ?= go
 BIN   := bin/baoshui
 PKGS  := ./...
 FUZZTIME ?= 10s
+NPM_DIR   := testdata/npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+# The GeoJSON checks need the npm test tools; they are installed when Node.js
+# is on the machine, and the tests skip them otherwise (CI requires them).
+NODE_TOOLS := $(if $(shell command -v node 2>/dev/null),npm)
 
-.PHONY: run build test test-integration fuzz bench lint vet demo-data clean help
+.PHONY: run build test test-integration fuzz bench bench-cluster lint vet demo-data zones npm clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -16,12 +21,12 @@ build: ## build bin/baoshui
 run: build ## start the whole system on embedded defaults with the 2020 demo year (127.0.0.1:8080)
 	BAOSHUI_DEMO=$${BAOSHUI_DEMO:-1} ./$(BIN) serve
 
-test: vet ## the unit suite with -race (no external service needed), then a short fuzz run
+test: vet $(NODE_TOOLS) ## the unit suite with -race (no external service needed), then a short fuzz run
 	$(GO) test -race -short -count=1 $(PKGS)
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./server/enforcement
 
-test-integration: ## everything, including the demo year over HTTP and the PostgreSQL backend (required)
-	BAOSHUI_TEST_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+test-integration: npm ## everything, including the demo year over HTTP, the PostgreSQL backend and the GeoJSON checks (all required)
+	BAOSHUI_TEST_REQUIRE_POSTGRES=1 BAOSHUI_REQUIRE_NODE=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 fuzz: ## fuzz the record decoder and the coordinate transforms longer
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
@@ -29,6 +34,14 @@ fuzz: ## fuzz the record decoder and the coordinate transforms longer
 
 bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
 	$(GO) run ./server/bench/cmd/baoshui-bench -records $${RECORDS:-1000000}
+
+bench-cluster: npm ## Go clustering beside supercluster (npm) on the same 1,000,000 points
+	BAOSHUI_COMPARE_SUPERCLUSTER=1 $(GO) test -count=1 -run TestClusterVersusSupercluster -v -timeout 20m ./geo
+
+npm: $(NPM_STAMP) ## install the pinned Node.js test tools of testdata/npm (GeoJSON check, supercluster)
+
+$(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	npm ci --prefix $(NPM_DIR) --no-audit --no-fund
 
 vet: ## go vet and gofmt
 	$(GO) vet $(PKGS)
@@ -39,6 +52,9 @@ lint: vet ## alias of vet
 
 demo-data: ## regenerate testdata/demo2020 from its seeded generator
 	$(GO) run ./server/demo/gen -out testdata/demo2020
+
+zones: ## regenerate the approximate zone layers of testdata/zones
+	$(GO) run ./geo/cmd/zonegen -out testdata/zones
 
 clean: ## remove the binary (the data directory ./data is kept)
 	rm -rf bin
