@@ -22,12 +22,14 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/records"
+	"github.com/baoshui/baoshui/server/zones"
 )
 
 // Deps are what the API serves.
 type Deps struct {
 	Records  *records.Service
 	Accounts *accounts.Service
+	Zones    *zones.Registry
 	Signer   *auth.Signer
 	// Ping reports whether the store answers, for /readyz.
 	Ping   func(ctx context.Context) error
@@ -77,6 +79,17 @@ func routes() []route {
 		{"POST", "/api/v1/records/:id/void", auth.ActRecordVoid, false, (*server).voidRecord},
 		{"GET", "/api/v1/reports/totals", auth.ActTotalsRead, false, (*server).totals},
 		{"GET", "/api/v1/audit/verify", auth.ActAuditVerify, false, (*server).verifyAudit},
+		{"GET", "/api/v1/reports/patrol-effort", auth.ActTotalsRead, false, (*server).patrolEffort},
+		{"GET", "/api/v1/map/incidents", auth.ActRecordRead, false, (*server).mapIncidents},
+		{"GET", "/api/v1/map/heat", auth.ActRecordRead, false, (*server).mapHeat},
+		{"GET", "/api/v1/zones", auth.ActZonesRead, false, (*server).listZones},
+		{"GET", "/api/v1/zones/reclassification", auth.ActZonesRead, false, (*server).reclassification},
+		{"GET", "/api/v1/zones/:layer", auth.ActZonesRead, false, (*server).getZoneLayer},
+		{"PUT", "/api/v1/zones/:layer", auth.ActZonesWrite, false, (*server).putZoneLayer},
+		{"GET", "/api/v1/zones/:layer/versions", auth.ActZonesRead, false, (*server).zoneVersions},
+		{"GET", "/api/v1/collections", auth.ActZonesRead, false, (*server).listCollections},
+		{"GET", "/api/v1/collections/:id", auth.ActZonesRead, false, (*server).getCollection},
+		{"GET", "/api/v1/collections/:id/items", auth.ActZonesRead, false, (*server).collectionItems},
 		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
 	}
 }
@@ -161,11 +174,16 @@ func (s *server) recover(c *gin.Context) {
 
 // limitBody caps every request body; handlers see *http.MaxBytesError past it.
 func (s *server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.MaxBodyBytes {
-		abort(c, pTooLarge, "the body is larger than "+strconv.FormatInt(s.MaxBodyBytes, 10)+" bytes")
+	limit := s.MaxBodyBytes
+	if c.Request.Method == http.MethodPut && strings.HasPrefix(c.Request.URL.Path, "/api/v1/zones/") {
+		// A whole zone layer, surveyed, is larger than any record batch.
+		limit = max(limit, zones.MaxLayerBytes)
+	}
+	if c.Request.ContentLength > limit {
+		abort(c, pTooLarge, "the body is larger than "+strconv.FormatInt(limit, 10)+" bytes")
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

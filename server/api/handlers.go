@@ -418,18 +418,7 @@ func (s *server) listRecords(c *gin.Context) {
 			bad("unit", "unknown unit")
 		}
 	}
-	for _, q := range []struct {
-		name string
-		dst  *int64
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := c.Query(q.name); v != "" {
-			t, err := parseInstantOrDay(v)
-			if err != nil {
-				bad(q.name, "must be YYYY-MM-DD (an Asia/Shanghai day) or an RFC 3339 instant")
-			}
-			*q.dst = t.UnixMilli()
-		}
-	}
+	f.From, f.To = parsePeriod(c, bad)
 	if v := c.Query("bbox"); v != "" {
 		b, err := parseBBox(v)
 		if err != nil {
@@ -464,6 +453,24 @@ func (s *server) listRecords(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// parsePeriod reads the from and to parameters as Unix ms (0 when absent),
+// reporting each malformed one to bad.
+func parsePeriod(c *gin.Context, bad func(name, detail string)) (from, to int64) {
+	for _, q := range []struct {
+		name string
+		dst  *int64
+	}{{"from", &from}, {"to", &to}} {
+		if v := c.Query(q.name); v != "" {
+			t, err := parseInstantOrDay(v)
+			if err != nil {
+				bad(q.name, "must be YYYY-MM-DD (an Asia/Shanghai day) or an RFC 3339 instant")
+			}
+			*q.dst = t.UnixMilli()
+		}
+	}
+	return from, to
 }
 
 func parseInstantOrDay(v string) (time.Time, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/baoshui/baoshui/geo"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/enforcement"
@@ -25,6 +26,10 @@ type Problem struct {
 	RequestID string                   `json:"request_id,omitempty"`
 	Errors    []enforcement.FieldError `json:"errors,omitempty"`
 	Current   *enforcement.Record      `json:"current,omitempty"`
+	// ZoneProblems name, for a rejected zone layer, each feature, polygon,
+	// ring and fault; Omitted counts those beyond the first 100.
+	ZoneProblems []geo.ZoneProblem `json:"zone_problems,omitempty"`
+	Omitted      int               `json:"omitted,omitempty"`
 }
 
 // problemKind is one row of the error table.
@@ -39,6 +44,7 @@ var (
 	pMalformed    = problemKind{"malformed-request", "The request body is not valid JSON of the expected shape", http.StatusBadRequest}
 	pBadQuery     = problemKind{"bad-query", "A query parameter is invalid", http.StatusBadRequest}
 	pValidation   = problemKind{"validation", "The input breaks a rule", http.StatusUnprocessableEntity}
+	pZones        = problemKind{"invalid-zones", "The zone layer is not valid GeoJSON for its layer", http.StatusUnprocessableEntity}
 	pUnauth       = problemKind{"unauthenticated", "A valid bearer token is required", http.StatusUnauthorized}
 	pExpired      = problemKind{"token-expired", "The access token has expired; refresh it", http.StatusUnauthorized}
 	pCredentials  = problemKind{"bad-credentials", "Wrong username, password or refresh token", http.StatusUnauthorized}

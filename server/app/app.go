@@ -24,6 +24,7 @@ import (
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
+	"github.com/baoshui/baoshui/server/zones"
 )
 
 // App is a running server.
@@ -33,6 +34,7 @@ type App struct {
 	Store    *store.Store
 	Records  *records.Service
 	Accounts *accounts.Service
+	Zones    *zones.Registry
 
 	http     *http.Server
 	ln       net.Listener
@@ -85,9 +87,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	if c.MongoURI == "" && c.FerretPostgresURL == "" {
 		snap = filepath.Join(c.DataDir, "read-models.snapshot")
 	}
-	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap}); err != nil {
+	if a.Zones, err = zones.Open(ctx, a.Store, nil); err != nil {
 		return nil, err
 	}
+	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones}); err != nil {
+		return nil, err
+	}
+	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
 	debug.FreeOSMemory() // the scan's garbage is gone for good
 	a.Accounts.SetAuditor(a.Records)
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
@@ -103,7 +109,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	} else if created {
 		log.Info("bootstrap admin created", "username", strings.SplitN(c.BootstrapAdmin, ":", 2)[0])
 	}
-	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Signer: signer, Ping: a.Store.Ping,
+	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Signer: signer, Ping: a.Store.Ping,
 		Logger: log, MaxBodyBytes: c.MaxBodyBytes})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {

@@ -18,23 +18,25 @@ const (
 	ActDevicesRead   Action = "devices.read"
 	ActAuditVerify   Action = "audit.verify"
 	ActSelfRead      Action = "self.read"
+	ActZonesRead     Action = "zones.read"
+	ActZonesWrite    Action = "zones.write"
 )
 
 // Actions lists every action, for the policy table test.
 var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead}
+	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActZonesWrite}
 
 // grants is the whole role policy: which role may attempt which action.
 // Object-level checks (whose records, which subtree) follow in Scope.
 var grants = map[Role]map[Action]bool{
 	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActSelfRead),
+		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActZonesRead),
 	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActUsersRead),
+		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActUsersRead, ActZonesRead),
 	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead),
+		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead),
 	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
-		ActAuditVerify, ActSelfRead, ActTotalsRead),
+		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite),
 	RoleDevice: set(),
 }
 

@@ -183,6 +183,58 @@ type Record struct {
 	Voided           bool              `json:"voided,omitempty"`
 	VoidReason       string            `json:"void_reason,omitempty"`
 	BodySHA256       string            `json:"body_sha256,omitempty"`
+	// Place and Effort are derived from the geometry and the zone layers;
+	// they are recomputed when the zones change, so neither StateHash nor
+	// CanonicalHash covers them.
+	Place  *Place  `json:"place,omitempty"`
+	Effort *Effort `json:"effort,omitempty"`
+}
+
+// Place is where a record happened in the zone layers: the protection zone,
+// the town and the warden grid cell containing its location or, when none
+// does, the nearest one with the distance to it in metres (0 = inside).
+// ZonesVersion is the generation of the zone layers it was computed against.
+type Place struct {
+	ZonesVersion  int64   `json:"zones_version"`
+	Zone          string  `json:"zone,omitempty"`
+	ZoneDistanceM float64 `json:"zone_distance_m,omitempty"`
+	Town          string  `json:"town,omitempty"`
+	TownDistanceM float64 `json:"town_distance_m,omitempty"`
+	Cell          string  `json:"cell,omitempty"`
+	CellDistanceM float64 `json:"cell_distance_m,omitempty"`
+	// Cells are the grid cells a patrol's track passed through.
+	Cells []string `json:"cells,omitempty"`
+}
+
+// PlaceUpdate is the new place of one stored revision of a record.
+type PlaceUpdate struct {
+	ID    string
+	Rev   int64
+	Place Place
+}
+
+// Effort is the work a patrol's track shows, after GPS noise is dropped:
+// distance in metres, the span of the track and how much of it was spent
+// moving or stopped, in seconds.
+type Effort struct {
+	DistanceM float64 `json:"distance_m"`
+	DurationS float64 `json:"duration_s"`
+	MovingS   float64 `json:"moving_s"`
+	StoppedS  float64 `json:"stopped_s"`
+	Fixes     int     `json:"fixes"`
+	Dropped   int     `json:"dropped,omitempty"`
+}
+
+// Anchor returns the point a record is shown at: its location, or else the
+// first point of its track; ok is false when it has neither.
+func (r *Record) Anchor() (Position, bool) {
+	if r.Location != nil {
+		return r.Location.Coordinates, true
+	}
+	if r.Track != nil && len(r.Track.Coordinates) > 0 {
+		return r.Track.Coordinates[0], true
+	}
+	return Position{}, false
 }
 
 // ClientPart returns a copy of r without the server-assigned fields.
@@ -196,6 +248,8 @@ func (r Record) ClientPart() Record {
 	c.Voided = false
 	c.VoidReason = ""
 	c.BodySHA256 = ""
+	c.Place = nil
+	c.Effort = nil
 	return c
 }
 
@@ -233,7 +287,11 @@ func hashJSON(v any) string {
 
 // StateHash is the hex SHA-256 of the canonical JSON of the whole revision,
 // server part included. The audit trail records it before and after a write.
-func (r Record) StateHash() string { return hashJSON(r) }
+// Place and Effort are left out: they are derived and change with the zones.
+func (r Record) StateHash() string {
+	r.Place, r.Effort = nil, nil
+	return hashJSON(r)
+}
 
 // ValueFen is the value of everything a confiscation took (Σ quantity×unit value).
 func (r Record) ValueFen() int64 {

@@ -103,24 +103,47 @@ func (s *Service) List(ctx context.Context, f Filter, cursor string, limit int) 
 		hits = hits[:limit]
 		page.NextCursor = encodeCursor(hits[limit-1].pos)
 	}
-	page.Records = make([]enforcement.Record, len(hits))
-	errs := make([]error, len(hits))
+	refs := make([]revRef, len(hits))
+	for i, h := range hits {
+		refs[i] = revRef{h.pos.id, h.rev}
+	}
+	var err error
+	if page.Records, err = s.fetch(ctx, refs); err != nil {
+		return Page{}, fmt.Errorf("records: list: %w", err)
+	}
+	return page, nil
+}
+
+// revRef names one stored revision.
+type revRef struct {
+	id  string
+	rev int64
+}
+
+// fetch reads the revisions by _id, eight at a time, with their places
+// brought up to the zones in force.
+func (s *Service) fetch(ctx context.Context, refs []revRef) ([]enforcement.Record, error) {
+	out := make([]enforcement.Record, len(refs))
+	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
-	for i, h := range hits {
+	for i, r := range refs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			page.Records[i], errs[i] = s.store.GetRevision(ctx, h.pos.id, h.rev)
+			out[i], errs[i] = s.store.GetRevision(ctx, r.id, r.rev)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return Page{}, fmt.Errorf("records: list: %w", err)
+		return nil, err
 	}
-	return page, nil
+	for i := range out {
+		out[i] = s.currentPlace(out[i])
+	}
+	return out, nil
 }
 
 // match must be called with s.mu held.
@@ -128,7 +151,7 @@ func (s *Service) match(h *head, f *Filter) bool {
 	if h.voided && !f.Voided {
 		return false
 	}
-	if f.Kind != "" && h.kind != f.Kind {
+	if f.Kind != "" && h.kind() != f.Kind {
 		return false
 	}
 	if f.Campaign != "" && s.names.str(h.campaign) != f.Campaign {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type Store interface {
 	InsertRevisions(ctx context.Context, revs []enforcement.Record) []error
 	GetRevision(ctx context.Context, id string, rev int64) (enforcement.Record, error)
 	MarkSuperseded(ctx context.Context, id string, rev, by int64) error
+	SetPlaces(ctx context.Context, ups []enforcement.PlaceUpdate) error
 	ScanHeads(ctx context.Context, fn func(enforcement.Record) error) error
 	InsertAudit(ctx context.Context, entries []audit.Entry) error
 	LastAudit(ctx context.Context) (audit.Entry, error)
@@ -49,12 +51,25 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu     sync.RWMutex
-	heads  map[string]int32 // record id → index in all
-	all    []head
-	totals map[cellKey]*enforcement.Counts
-	names  interner // units, campaigns, users
-	crews  interner // officer lists, joined by \x00
+	mu    sync.RWMutex
+	heads map[string]int32 // record id → index in all
+	all   []head
+	pts   []mapPt // the map's view of all, index for index
+	// buckets index the located heads by coarse Web-Mercator cell (see
+	// bucketOf), so that a small box reads only the heads near it.
+	buckets map[uint32][]int32
+	totals  map[cellKey]*enforcement.Counts
+	names   interner // units, campaigns, users, zones, towns, cells
+	crews   interner // officer lists, joined by \x00
+	// efforts holds the effort of every patrol head with a track, by index
+	// in all.
+	efforts map[int32]*patrolEffort
+
+	zones      Zones
+	rezone     chan struct{}
+	rezoneDone chan struct{}
+	jobMu      sync.Mutex
+	job        ReclassifyStatus
 
 	ops       chan *op
 	chain     *audit.Chain
@@ -77,14 +92,39 @@ type head struct {
 	id         string
 	rev        int64
 	observedMs int64
-	lon, lat   float32
+	lon, lat   float32 // the record's anchor (see enforcement.Record.Anchor)
 	unit       uint32
 	campaign   uint32
 	createdBy  uint32
 	officers   uint32
-	kind       enforcement.Kind
+	kindIx     uint8 // index in enforcement.Kinds
 	voided     bool
+	located    bool // the record has an anchor; lon, lat are meaningful
+	activity   uint8
+	// mx, my are the anchor in Web Mercator, the world as [0, 2³²)², for
+	// clustering without trigonometry.
+	mx, my uint32
+	// The place: interned ids of the zone, town and cell containing the
+	// anchor or nearest to it, which of them contain it, and the zones
+	// generation of the place stored in the record's document.
+	zone, town, cell uint32
+	inside           uint8 // insideZone | insideTown | insideCell
+	placeGen         int32
+	summary
 }
+
+// summary is what a map popup shows of an incident without reading it.
+type summary struct {
+	persons, animals, vehicles, items int32
+	valueFen, fineFen                 int64
+}
+
+// The bits of head.inside.
+const (
+	insideZone uint8 = 1 << iota
+	insideTown
+	insideCell
+)
 
 // interner maps repeated strings to small indexes. It is guarded by the
 // Service's mutex.
@@ -122,6 +162,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Zones, when set, gives every record its place at write time; call
+	// ZonesChanged when the layers change.
+	Zones Zones
 }
 
 // Open builds the read models from the store, finds the head of the audit
@@ -135,8 +178,9 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	}
 	s := &Service{
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
-		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{},
-		ops: make(chan *op, 1024), done: make(chan struct{}),
+		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{},
+		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,
+		rezone: make(chan struct{}, 1), rezoneDone: make(chan struct{}), job: ReclassifyStatus{State: "idle"},
 	}
 	loaded := false
 	if s.snapshotPath != "" {
@@ -159,6 +203,12 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.writer(wctx)
+	if s.zones != nil {
+		go s.reclassifier(wctx)
+		s.ZonesChanged() // resume a job a restart interrupted
+	} else {
+		close(s.rezoneDone)
+	}
 	return s, nil
 }
 
@@ -169,6 +219,7 @@ func (s *Service) Close() {
 		close(s.ops)
 		<-s.done
 		s.cancel()
+		<-s.rezoneDone
 		if s.snapshotPath != "" && len(s.pending) == 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -193,10 +244,12 @@ func (s *Service) load(ctx context.Context) error {
 				return nil // never counted
 			}
 			stale = append(stale, [2]int64{int64(i), h.rev}) // counted: take it out below
-			*h = s.newHead(&r)
+			s.put(i, s.newHead(&r))
+			s.setEffort(i, &r)
 		} else {
 			s.heads[r.ID] = int32(len(s.all))
-			s.all = append(s.all, s.newHead(&r))
+			s.put(int32(len(s.all)), s.newHead(&r))
+			s.setEffort(int32(len(s.all)-1), &r)
 		}
 		s.addTotals(&r, 1)
 		return nil
@@ -215,18 +268,98 @@ func (s *Service) load(ctx context.Context) error {
 	return nil
 }
 
+// put stores h at index i of the heads (i == len(s.all) appends) and its
+// map point beside it; s.mu must be held for writing.
+func (s *Service) put(i int32, h head) {
+	p := h.pt()
+	if int(i) == len(s.all) {
+		s.all = append(s.all, h)
+		s.pts = append(s.pts, p)
+		if h.located {
+			s.bucketAdd(bucketOf(p.mx, p.my), i)
+		}
+		return
+	}
+	old := s.all[i]
+	s.all[i] = h
+	s.pts[i] = p
+	ko, kn := bucketOf(old.mx, old.my), bucketOf(p.mx, p.my)
+	if old.located && (!h.located || ko != kn) {
+		b := s.buckets[ko]
+		if j := slices.Index(b, i); j >= 0 {
+			s.buckets[ko] = slices.Delete(b, j, j+1)
+		}
+	}
+	if h.located && (!old.located || ko != kn) {
+		s.bucketAdd(kn, i)
+	}
+}
+
+func (s *Service) bucketAdd(k uint32, i int32) {
+	if s.buckets == nil {
+		s.buckets = map[uint32][]int32{}
+	}
+	s.buckets[k] = append(s.buckets[k], i)
+}
+
 // newHead builds the compact view of r; it must be called with s.mu held for
 // writing or before the service is shared (it uses the interners).
 func (s *Service) newHead(r *enforcement.Record) head {
 	h := head{
-		id: r.ID, rev: r.Rev, kind: r.Kind, unit: s.names.id(r.Unit), campaign: s.names.id(r.Campaign),
+		id: r.ID, rev: r.Rev, kindIx: kindIndex(r.Kind), unit: s.names.id(r.Unit), campaign: s.names.id(r.Campaign),
 		createdBy: s.names.id(r.CreatedBy), officers: s.crews.id(strings.Join(r.Officers, "\x00")),
 		observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
 	}
-	if r.Location != nil {
-		h.lon, h.lat = float32(r.Location.Coordinates[0]), float32(r.Location.Coordinates[1])
+	if p, ok := r.Anchor(); ok {
+		h.lon, h.lat, h.located = float32(p[0]), float32(p[1]), true
+		h.mx, h.my = mercator(p[0], p[1])
 	}
+	h.setPlace(r.Place, &s.names)
+	h.activity = uint8(activityIndex(r.Activity))
+	h.summary = summary{persons: int32(r.Persons), animals: int32(r.Animals), vehicles: int32(r.Vehicles),
+		items: int32(r.ItemCount()), valueFen: r.ValueFen(), fineFen: r.FineFen}
 	return h
+}
+
+// setPlace copies p into h, interning the ids in names.
+func (h *head) setPlace(p *enforcement.Place, names *interner) {
+	h.inside, h.placeGen = 0, 0
+	h.zone, h.town, h.cell = names.id(""), names.id(""), names.id("")
+	if p == nil {
+		return
+	}
+	h.placeGen = int32(p.ZonesVersion)
+	h.zone, h.town, h.cell = names.id(p.Zone), names.id(p.Town), names.id(p.Cell)
+	if p.Zone != "" && p.ZoneDistanceM == 0 {
+		h.inside |= insideZone
+	}
+	if p.Town != "" && p.TownDistanceM == 0 {
+		h.inside |= insideTown
+	}
+	if p.Cell != "" && p.CellDistanceM == 0 {
+		h.inside |= insideCell
+	}
+}
+
+// kind returns the record kind of h.
+func (h *head) kind() enforcement.Kind { return enforcement.Kinds[h.kindIx] }
+
+func kindIndex(k enforcement.Kind) uint8 {
+	for i, x := range enforcement.Kinds {
+		if x == k {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+func activityIndex(a enforcement.Activity) int {
+	for i, x := range enforcement.Activities {
+		if x == a {
+			return i
+		}
+	}
+	return 0
 }
 
 // addTotals adds (sign +1) or removes (-1) the contributions of revision r,
@@ -329,6 +462,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, r enforcement.Record)
 	r.CreatedBy, r.RecordedBy = actor.Username, actor.Username
 	r.BodySHA256 = r.CanonicalHash()
 	r.UnitPath = s.units.Path(r.Unit)
+	s.derive(&r)
 	return s.submit(ctx, &op{kind: opCreate, rec: r, actor: actor})
 }
 
@@ -338,6 +472,7 @@ func (s *Service) Correct(ctx context.Context, actor Actor, baseRev int64, r enf
 	r.UnitPath = s.units.Path(r.Unit)
 	r.RecordedBy = actor.Username
 	r.BodySHA256 = r.CanonicalHash()
+	s.derive(&r)
 	return s.submit(ctx, &op{kind: opCorrect, rec: r, baseRev: baseRev, actor: actor})
 }
 
@@ -372,7 +507,7 @@ func (s *Service) Head(id string) (HeadInfo, bool) {
 		return HeadInfo{}, false
 	}
 	h := &s.all[i]
-	return HeadInfo{ID: h.id, Rev: h.rev, Kind: h.kind, Unit: s.names.str(h.unit), CreatedBy: s.names.str(h.createdBy), Voided: h.voided}, true
+	return HeadInfo{ID: h.id, Rev: h.rev, Kind: h.kind(), Unit: s.names.str(h.unit), CreatedBy: s.names.str(h.createdBy), Voided: h.voided}, true
 }
 
 // HeadInfo is what authorisation needs to know about a record.
@@ -395,7 +530,7 @@ func (s *Service) Get(ctx context.Context, id string) (enforcement.Record, error
 	if err != nil {
 		return enforcement.Record{}, fmt.Errorf("records: get: %w", err)
 	}
-	return r, nil
+	return s.currentPlace(r), nil
 }
 
 // History reads every revision of a record, oldest first.

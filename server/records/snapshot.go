@@ -21,7 +21,7 @@ import (
 // record write after it was set; a snapshot is used only when its token is
 // the store's, so a crash or a write by anything else forces a full scan.
 
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 type snapshotHeader struct {
 	Version int
@@ -45,7 +45,21 @@ type snapHead struct {
 	Lon, Lat                     float32
 	Unit, Campaign, By, Officers uint32
 	Kind                         enforcement.Kind
-	Voided                       bool
+	Voided, Located              bool
+	Activity, Inside             uint8
+	Zone, Town, Cell             uint32
+	MX, MY                       uint32
+	PlaceGen                     int32
+	Persons, Animals             int32
+	Vehicles, Items              int32
+	ValueFen, FineFen            int64
+	Effort                       *snapEffort
+}
+
+type snapEffort struct {
+	DistanceM, DurationS, MovingS float32
+	Bound                         [4]float32
+	Cells                         []uint32
 }
 
 // loadSnapshot fills the read models from the snapshot file if it matches
@@ -66,17 +80,24 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	s.all = make([]head, 0, h.Heads)
+	s.pts = make([]mapPt, 0, h.Heads)
 	s.heads = make(map[string]int32, h.Heads)
 	for i := 0; i < h.Heads; i++ {
 		var sh snapHead
 		if err := dec.Decode(&sh); err != nil {
-			s.all, s.heads = nil, map[string]int32{}
+			s.all, s.pts, s.heads = nil, nil, map[string]int32{}
 			s.log.Warn("read-model snapshot unreadable; scanning the store", "err", err)
 			return false, nil
 		}
 		s.heads[sh.ID] = int32(len(s.all))
-		s.all = append(s.all, head{id: sh.ID, rev: sh.Rev, observedMs: sh.ObservedMs, lon: sh.Lon, lat: sh.Lat,
-			unit: sh.Unit, campaign: sh.Campaign, createdBy: sh.By, officers: sh.Officers, kind: sh.Kind, voided: sh.Voided})
+		if e := sh.Effort; e != nil {
+			s.efforts[int32(len(s.all))] = &patrolEffort{distanceM: e.DistanceM, durationS: e.DurationS, movingS: e.MovingS, bound: e.Bound, cells: e.Cells}
+		}
+		s.put(int32(len(s.all)), head{id: sh.ID, rev: sh.Rev, observedMs: sh.ObservedMs, lon: sh.Lon, lat: sh.Lat,
+			unit: sh.Unit, campaign: sh.Campaign, createdBy: sh.By, officers: sh.Officers, kindIx: kindIndex(sh.Kind), voided: sh.Voided, mx: sh.MX, my: sh.MY,
+			located: sh.Located, activity: sh.Activity, inside: sh.Inside, zone: sh.Zone, town: sh.Town, cell: sh.Cell,
+			placeGen: sh.PlaceGen, summary: summary{persons: sh.Persons, animals: sh.Animals, vehicles: sh.Vehicles,
+				items: sh.Items, valueFen: sh.ValueFen, fineFen: sh.FineFen}})
 	}
 	for _, n := range h.Names {
 		s.names.id(n)
@@ -115,8 +136,15 @@ func (s *Service) writeSnapshot(ctx context.Context) error {
 	err = enc.Encode(h)
 	for i := 0; err == nil && i < len(s.all); i++ {
 		x := &s.all[i]
-		err = enc.Encode(snapHead{ID: x.id, Rev: x.rev, ObservedMs: x.observedMs, Lon: x.lon, Lat: x.lat, Unit: x.unit,
-			Campaign: x.campaign, By: x.createdBy, Officers: x.officers, Kind: x.kind, Voided: x.voided})
+		sh := snapHead{ID: x.id, Rev: x.rev, ObservedMs: x.observedMs, Lon: x.lon, Lat: x.lat, Unit: x.unit,
+			Campaign: x.campaign, By: x.createdBy, Officers: x.officers, Kind: x.kind(), Voided: x.voided, MX: x.mx, MY: x.my,
+			Located: x.located, Activity: x.activity, Inside: x.inside, Zone: x.zone, Town: x.town, Cell: x.cell,
+			PlaceGen: x.placeGen, Persons: x.persons, Animals: x.animals, Vehicles: x.vehicles, Items: x.items,
+			ValueFen: x.valueFen, FineFen: x.fineFen}
+		if e := s.efforts[int32(i)]; e != nil {
+			sh.Effort = &snapEffort{DistanceM: e.distanceM, DurationS: e.durationS, MovingS: e.movingS, Bound: e.bound, Cells: e.cells}
+		}
+		err = enc.Encode(sh)
 	}
 	s.mu.RUnlock()
 	if err == nil {

@@ -322,13 +322,14 @@ func (s *Service) apply(stored []*op) {
 		if !ok {
 			i = int32(len(s.all))
 			s.heads[o.rec.ID] = i
-			s.all = append(s.all, s.newHead(&o.rec))
+			s.put(i, s.newHead(&o.rec))
 		} else {
 			if o.old != nil {
 				s.addTotals(o.old, -1)
 			}
-			s.all[i] = s.newHead(&o.rec)
+			s.put(i, s.newHead(&o.rec))
 		}
+		s.setEffort(i, &o.rec)
 		s.addTotals(&o.rec, 1)
 	}
 }

@@ -75,6 +75,30 @@ type recordDoc struct {
 	BodySHA256  string     `bson:"body_sha256"`
 	Superseded  bool       `bson:"superseded"`
 	SupersededB int64      `bson:"superseded_by,omitempty"`
+	Place       *place     `bson:"place,omitempty"`
+	Effort      *effort    `bson:"effort,omitempty"`
+}
+
+// place is enforcement.Place; zone, town and cell are top-level names in
+// the document so that a $match can use them.
+type place struct {
+	ZonesVersion  int64    `bson:"zones_version"`
+	Zone          string   `bson:"zone,omitempty"`
+	ZoneDistanceM float64  `bson:"zone_distance_m,omitempty"`
+	Town          string   `bson:"town,omitempty"`
+	TownDistanceM float64  `bson:"town_distance_m,omitempty"`
+	Cell          string   `bson:"cell,omitempty"`
+	CellDistanceM float64  `bson:"cell_distance_m,omitempty"`
+	Cells         []string `bson:"cells,omitempty"`
+}
+
+type effort struct {
+	DistanceM float64 `bson:"distance_m"`
+	DurationS float64 `bson:"duration_s"`
+	MovingS   float64 `bson:"moving_s"`
+	StoppedS  float64 `bson:"stopped_s"`
+	Fixes     int     `bson:"fixes"`
+	Dropped   int     `bson:"dropped,omitempty"`
 }
 
 type photo struct {
@@ -123,6 +147,14 @@ func toRecordDoc(r enforcement.Record) (recordDoc, error) {
 	for _, it := range r.Items {
 		d.Items = append(d.Items, item(it))
 	}
+	if r.Place != nil {
+		p := place(*r.Place)
+		d.Place = &p
+	}
+	if r.Effort != nil {
+		e := effort(*r.Effort)
+		d.Effort = &e
+	}
 	if r.Track != nil {
 		ls := make(orb.LineString, len(r.Track.Coordinates))
 		for i, p := range r.Track.Coordinates {
@@ -160,6 +192,14 @@ func fromRecordDoc(d recordDoc) (enforcement.Record, error) {
 	}
 	for _, it := range d.Items {
 		r.Items = append(r.Items, enforcement.Item(it))
+	}
+	if d.Place != nil {
+		p := enforcement.Place(*d.Place)
+		r.Place = &p
+	}
+	if d.Effort != nil {
+		e := enforcement.Effort(*d.Effort)
+		r.Effort = &e
 	}
 	if len(d.TrackTimes) > 0 {
 		r.TrackTimes = make([]time.Time, len(d.TrackTimes))

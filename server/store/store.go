@@ -207,6 +207,7 @@ const (
 	colDevices  = "devices"
 	colSessions = "sessions"
 	colMeta     = "meta"
+	colZones    = "zones"
 )
 
 // ensureIndexes creates the secondary indexes. FerretDB does not use them

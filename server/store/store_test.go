@@ -11,6 +11,7 @@ import (
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/store"
 	"github.com/baoshui/baoshui/server/store/storetest"
+	"github.com/baoshui/baoshui/server/zones"
 )
 
 func sampleRecord(id string, rev int64) enforcement.Record {
@@ -119,6 +120,78 @@ func TestOpenTwiceIsIdempotent(t *testing.T) {
 		defer again.Close(ctx)
 		if _, err := again.GetRevision(ctx, "keep", 1); err != nil {
 			t.Errorf("record lost across reopen: %v", err)
+		}
+	})
+}
+
+func TestPlacesRoundTripAndBulkUpdate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var revs []enforcement.Record
+		for i := 0; i < 50; i++ { // more than one bulk write of MaxBatch
+			r := sampleRecord(fmt.Sprintf("p%02d", i), 1)
+			r.Place = &enforcement.Place{ZonesVersion: 3, Zone: "first", Town: "town-gaoling", Cell: "cell-r01c02",
+				CellDistanceM: 12.5, Cells: []string{"cell-r01c02", "cell-r01c03"}}
+			r.Effort = &enforcement.Effort{DistanceM: 1234.5, DurationS: 3600, MovingS: 3000, StoppedS: 600, Fixes: 2}
+			revs = append(revs, r)
+		}
+		for _, err := range s.InsertRevisions(ctx, revs) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.GetRevision(ctx, "p07", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(*got.Place) != fmt.Sprint(*revs[7].Place) || *got.Effort != *revs[7].Effort {
+			t.Fatalf("round trip: place %+v effort %+v", got.Place, got.Effort)
+		}
+		var ups []enforcement.PlaceUpdate
+		for i := 0; i < 50; i++ {
+			ups = append(ups, enforcement.PlaceUpdate{ID: fmt.Sprintf("p%02d", i), Rev: 1, Place: enforcement.Place{ZonesVersion: 4, Town: fmt.Sprintf("area-%d", i)}})
+		}
+		ups = append(ups, enforcement.PlaceUpdate{ID: "never-stored", Rev: 1, Place: enforcement.Place{ZonesVersion: 4}})
+		if err := s.SetPlaces(ctx, ups); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{0, 39, 40, 49} {
+			got, err := s.GetRevision(ctx, fmt.Sprintf("p%02d", i), 1)
+			if err != nil || got.Place.ZonesVersion != 4 || got.Place.Town != fmt.Sprintf("area-%d", i) || got.Effort == nil {
+				t.Errorf("p%02d after SetPlaces: %v %+v", i, err, got.Place)
+			}
+		}
+		if _, err := s.GetRevision(ctx, "never-stored", 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SetPlaces created a revision: %v", err)
+		}
+	})
+}
+
+func TestZoneVersions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		v := zones.Version{Layer: "grid", Version: 1, GeoJSON: []byte(`{"type":"FeatureCollection","features":[]}`), SHA256: "x",
+			Features: 0, CreatedBy: "admin", CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		if err := s.InsertZoneVersion(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertZoneVersion(ctx, v); !errors.Is(err, store.ErrDuplicate) {
+			t.Errorf("the same version twice: %v, want ErrDuplicate", err)
+		}
+		v2 := v
+		v2.Version, v2.GeoJSON = 2, []byte(`{"type":"FeatureCollection","features":[{}]}`)
+		if err := s.InsertZoneVersion(ctx, v2); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ZoneVersions(ctx)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("versions: %v %+v", err, all)
+		}
+		for _, got := range all {
+			want := map[int64]zones.Version{1: v, 2: v2}[got.Version]
+			if string(got.GeoJSON) != string(want.GeoJSON) || got.CreatedBy != "admin" || !got.CreatedAt.Equal(want.CreatedAt) || got.Layer != "grid" {
+				t.Errorf("version %d: %+v", got.Version, got)
+			}
 		}
 	})
 }

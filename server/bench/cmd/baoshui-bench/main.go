@@ -5,7 +5,10 @@
 //     raw driver's InsertMany of the same documents;
 //  2. start-up of the baoshui binary (time to /readyz, RSS) with N records in
 //     the embedded store vs a plain full scan of the collection;
-//  3. the totals endpoint for a year (p50/p95) vs one raw $group pipeline.
+//  3. the totals endpoint for a year (p50/p95) vs one raw $group pipeline;
+//  4. the incident map for a city box at zoom 10 and a street box at zoom
+//     16 under 8 concurrent clients, beside the raw driver's count of the
+//     street box.
 //
 // Usage: go run ./server/bench/cmd/baoshui-bench -records 1000000
 package main
@@ -43,16 +46,18 @@ import (
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
+	"github.com/baoshui/baoshui/server/zones"
 )
 
 var (
-	nRecords = flag.Int("records", 1_000_000, "records in the store for the start-up and totals figures")
-	nCreate  = flag.Int("create", 20_000, "records created through the API (and inserted raw)")
-	clients  = flag.Int("clients", 16, "concurrent HTTP clients")
-	queries  = flag.Int("queries", 200, "totals requests")
-	workDir  = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
-	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only     = flag.String("only", "", "run only one part: create or startup")
+	nRecords   = flag.Int("records", 1_000_000, "records in the store for the start-up and totals figures")
+	nCreate    = flag.Int("create", 20_000, "records created through the API (and inserted raw)")
+	clients    = flag.Int("clients", 16, "concurrent HTTP clients")
+	queries    = flag.Int("queries", 200, "totals requests")
+	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
+	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
+	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
+	only       = flag.String("only", "", "run only one part: create or startup")
 )
 
 func main() {
@@ -93,12 +98,28 @@ func config(dir, addr string, demoYear bool) app.Config {
 	return c
 }
 
-// clone returns the k-th copy of r under a new id (k = 0 is r itself).
+// clone returns the k-th copy of r under a new id (k = 0 is r itself),
+// moved by up to about 300 m (deterministically, by k) so that the copies do
+// not pile up on the original's spot.
 func clone(r enforcement.Record, k int) enforcement.Record {
 	if k > 0 {
 		r.ID = r.ID + "-" + strconv.Itoa(k)
 		if r.PatrolID != "" {
 			r.PatrolID = r.PatrolID + "-" + strconv.Itoa(k)
+		}
+		dx := float64((k*7919)%601-300) * 1e-5 * 1.3
+		dy := float64((k*104729)%601-300) * 1e-5
+		if r.Location != nil {
+			l := *r.Location
+			l.Coordinates = enforcement.Position{l.Coordinates[0] + dx, l.Coordinates[1] + dy}
+			r.Location = &l
+		}
+		if r.Track != nil {
+			t := &enforcement.LineString{Type: r.Track.Type, Coordinates: make([]enforcement.Position, len(r.Track.Coordinates))}
+			for i, p := range r.Track.Coordinates {
+				t.Coordinates[i] = enforcement.Position{p[0] + dx, p[1] + dy}
+			}
+			r.Track = t
 		}
 	}
 	return r
@@ -218,6 +239,9 @@ func benchStartupAndTotals(dir string, year demo.Year) {
 	must(a.Close(ctx))
 	st, err := store.Open(ctx, store.Config{DataDir: dir, Logger: quiet()})
 	must(err)
+	reg, err := zones.Open(ctx, st, nil)
+	must(err)
+	set := reg.Current()
 	copies := (*nRecords + len(year.Records) - 1) / len(year.Records)
 	t0 := time.Now()
 	work := make(chan []enforcement.Record, 8)
@@ -244,6 +268,7 @@ func benchStartupAndTotals(dir string, year demo.Year) {
 			c := clone(r, k)
 			c.Rev, c.CreatedBy, c.RecordedBy, c.ReceivedAt = 1, r.Officers[0], r.Officers[0], now
 			c.BodySHA256, c.UnitPath = c.CanonicalHash(), units.Path(c.Unit)
+			records.Derive(&c, set) // as the service does at write time
 			batch = append(batch, c)
 			total++
 			if len(batch) == store.MaxBatch {
@@ -311,6 +336,7 @@ func benchStartupAndTotals(dir string, year demo.Year) {
 		resp.Body.Close()
 		lat = append(lat, time.Since(t))
 	}
+	mapLines := benchMap(base, tok)
 	rss2, _ := procMem(cmd.Process.Pid)
 	warm.stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -348,8 +374,23 @@ func benchStartupAndTotals(dir string, year demo.Year) {
 	fmt.Printf("| totals for 2020 | p50 | p95 |\n|---|---|---|\n")
 	fmt.Printf("| GET /api/v1/reports/totals (all figures, %d requests) | %s | %s |\n", *queries, p50.Round(time.Microsecond), p95.Round(time.Microsecond))
 	fmt.Printf("| raw $match/$group pipeline, persons by activity only (1 run) | %s | |\n\n", group.Round(time.Millisecond))
-	fmt.Printf("ratio pipeline / endpoint p95: **%.0f×**; persons cleared: endpoint %d, pipeline %d — %s; server RSS after the queries %d MB\n",
+	fmt.Printf("ratio pipeline / endpoint p95: **%.0f×**; persons cleared: endpoint %d, pipeline %d — %s; server RSS after the queries %d MB\n\n",
 		group.Seconds()/p95.Seconds(), rep.Totals.PersonsCleared, persons, agree, rss2>>20)
+
+	// Baseline for the street box: the raw driver's find of the same box.
+	t4 := time.Now()
+	n, err := client.Database(st.DatabaseName()).Collection("records").CountDocuments(ctx, bson.D{
+		{Key: "superseded", Value: false}, {Key: "voided", Value: false}, {Key: "kind", Value: bson.D{{Key: "$ne", Value: "patrol"}}},
+		{Key: "lon", Value: bson.D{{Key: "$gte", Value: streetBox[0]}, {Key: "$lte", Value: streetBox[2]}}},
+		{Key: "lat", Value: bson.D{{Key: "$gte", Value: streetBox[1]}, {Key: "$lte", Value: streetBox[3]}}}})
+	must(err)
+	raw := time.Since(t4)
+	fmt.Printf("## The incident map with %d records stored (8 concurrent clients)\n\n", total)
+	fmt.Printf("| query | requests | p50 | p95 | features | incidents matched |\n|---|---|---|---|---|---|\n")
+	for _, l := range mapLines {
+		fmt.Println(l)
+	}
+	fmt.Printf("| raw driver count of the street box, lon/lat range (1 run, %d documents) | 1 | %s | | | |\n\n", n, raw.Round(time.Millisecond))
 }
 
 type server struct {
@@ -438,4 +479,57 @@ func login(base, user, password string) string {
 	}
 	must(json.NewDecoder(resp.Body).Decode(&t))
 	return t.AccessToken
+}
+
+// The boxes of the map benchmark: the reservoir and its shore towns, and
+// about 1.5 km on the south-western shore, where the demo year has most incidents.
+var (
+	cityBox   = [4]float64{116.75, 40.40, 117.20, 40.70}
+	streetBox = [4]float64{116.847, 40.4663, 116.865, 40.4798}
+)
+
+// benchMap asks /api/v1/map/incidents for the city box at zoom 10 and the
+// street box at zoom 16 from 8 concurrent clients and returns table rows.
+func benchMap(base, tok string) []string {
+	var lines []string
+	for _, q := range []struct {
+		name string
+		box  [4]float64
+		zoom int
+	}{{"city box, zoom 10", cityBox, 10}, {"street box, zoom 16", streetBox, 16}} {
+		url := fmt.Sprintf("%s/api/v1/map/incidents?bbox=%g,%g,%g,%g&zoom=%d", base, q.box[0], q.box[1], q.box[2], q.box[3], q.zoom)
+		var mu sync.Mutex
+		var lat []time.Duration
+		var features, matched int
+		var wg sync.WaitGroup
+		for c := 0; c < 8; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < *mapQueries/8; i++ {
+					t := time.Now()
+					req, _ := http.NewRequest("GET", url, nil)
+					req.Header.Set("Authorization", "Bearer "+tok)
+					resp, err := http.DefaultClient.Do(req)
+					must(err)
+					var fc struct {
+						Features []json.RawMessage `json:"features"`
+						Matched  int               `json:"numberMatched"`
+					}
+					must(json.NewDecoder(resp.Body).Decode(&fc))
+					resp.Body.Close()
+					d := time.Since(t)
+					mu.Lock()
+					lat = append(lat, d)
+					features, matched = len(fc.Features), fc.Matched
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		lines = append(lines, fmt.Sprintf("| GET /api/v1/map/incidents, %s | %d | %s | %s | %d | %d |", q.name, len(lat),
+			lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*95/100].Round(time.Microsecond), features, matched))
+	}
+	return lines
 }
