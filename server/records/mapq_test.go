@@ -2,9 +2,12 @@ package records_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -408,4 +411,63 @@ func TestZonesChangeReclassifiesStoredRecords(t *testing.T) {
 		}
 		checkMapAgainstBrute(t, fx, rand.New(rand.NewPCG(3, 4)), 60)
 	})
+}
+
+// TestMapReadModelsSurviveRestart checks that the map's read models (places,
+// summaries, efforts, buckets) come back the same from the snapshot and from
+// a scan of the store.
+func TestMapReadModelsSurviveRestart(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	reg, err := zones.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "read-models.snapshot")
+	open := func() *records.Service {
+		svc, err := records.Open(ctx, st, tree(), records.Options{SnapshotPath: path, Zones: reg, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	svc := open()
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 120; i++ {
+		if _, err := svc.Create(ctx, records.Actor{Username: "office"}, decode(t, randomRecord(rng, i, []string{"town-a", "town-b", "village-a1"}))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small := [4]float64{116.9, 40.48, 116.95, 40.52}
+	answers := func(svc *records.Service) string {
+		cells, outside := svc.Heat(records.MapFilter{})
+		page, err := svc.IncidentPage(records.MapFilter{BBox: &small}, "", 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal([]any{svc.MapIncidents(records.MapFilter{}, 10), svc.MapIncidents(records.MapFilter{BBox: &small}, 18),
+			svc.MapIncidents(records.MapFilter{Zone: "second", Unit: "town-a"}, 12), cells, outside, page,
+			svc.PatrolEffort(records.EffortQuery{From: enforcement.DayFromDate(2020, 1, 1), To: enforcement.DayFromDate(2021, 1, 1)})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	want := answers(svc)
+	svc.Close()
+	for _, from := range []string{"snapshot", "scan"} {
+		if from == "scan" {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := open()
+		if svc.LoadedFrom != from {
+			t.Fatalf("loaded from %s, want %s", svc.LoadedFrom, from)
+		}
+		if got := answers(svc); got != want {
+			t.Errorf("map answers after a start from the %s differ:\n got %.600s\nwant %.600s", from, got, want)
+		}
+		svc.Close()
+	}
 }
