@@ -155,8 +155,7 @@ func (fx *mapFixture) brute(f records.MapFilter) []string {
 		if f.From != 0 && ms < f.From || f.To != 0 && ms >= f.To {
 			continue
 		}
-		// The heads keep float32 positions; compare as they do.
-		lon, lat := float64(float32(p[0])), float64(float32(p[1]))
+		lon, lat := p[0], p[1]
 		if b := f.BBox; b != nil && (lon < b[0] || lat < b[1] || lon > b[2] || lat > b[3]) {
 			continue
 		}

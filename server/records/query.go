@@ -164,7 +164,7 @@ func (s *Service) match(h *head, f *Filter) bool {
 		return false
 	}
 	if f.BBox != nil {
-		lon, lat := float64(h.lon), float64(h.lat)
+		lon, lat := h.lon, h.lat
 		b := f.BBox
 		if lon < b[0] || lat < b[1] || lon > b[2] || lat > b[3] {
 			return false

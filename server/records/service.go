@@ -92,7 +92,7 @@ type head struct {
 	id         string
 	rev        int64
 	observedMs int64
-	lon, lat   float32 // the record's anchor (see enforcement.Record.Anchor)
+	lon, lat   float64 // the record's anchor (see enforcement.Record.Anchor)
 	unit       uint32
 	campaign   uint32
 	createdBy  uint32
@@ -311,7 +311,7 @@ func (s *Service) newHead(r *enforcement.Record) head {
 		observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
 	}
 	if p, ok := r.Anchor(); ok {
-		h.lon, h.lat, h.located = float32(p[0]), float32(p[1]), true
+		h.lon, h.lat, h.located = p[0], p[1], true
 		h.mx, h.my = mercator(p[0], p[1])
 	}
 	h.setPlace(r.Place, &s.names)

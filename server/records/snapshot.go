@@ -21,7 +21,7 @@ import (
 // record write after it was set; a snapshot is used only when its token is
 // the store's, so a crash or a write by anything else forces a full scan.
 
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 type snapshotHeader struct {
 	Version int
@@ -42,7 +42,7 @@ type snapCell struct {
 type snapHead struct {
 	ID                           string
 	Rev, ObservedMs              int64
-	Lon, Lat                     float32
+	Lon, Lat                     float64
 	Unit, Campaign, By, Officers uint32
 	Kind                         enforcement.Kind
 	Voided, Located              bool

@@ -77,6 +77,9 @@ func main() {
 	if *only == "" || *only == "startup" {
 		benchStartupAndTotals(filepath.Join(dir, "startup"), year)
 	}
+	if *only == "map" {
+		benchMapOnly(filepath.Join(dir, "startup"))
+	}
 }
 
 func must(err error) {
@@ -532,4 +535,42 @@ func benchMap(base, tok string) []string {
 			lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*95/100].Round(time.Microsecond), features, matched))
 	}
 	return lines
+}
+
+// benchMapOnly measures the map again on the store an earlier startup run
+// left in dir (run with -dir), beside the raw driver's count of the street
+// box.
+func benchMapOnly(dir string) {
+	ctx := context.Background()
+	bin := filepath.Join(dir, "baoshui")
+	build := exec.Command("go", "build", "-o", bin, "./server/cmd/baoshui")
+	build.Stderr = os.Stderr
+	must(build.Run())
+	srv := startServer(bin, dir)
+	tok := login(srv.base, "office", demo.Password)
+	lines := benchMap(srv.base, tok)
+	rss, _ := procMem(srv.cmd.Process.Pid)
+	srv.stop()
+	st, err := store.Open(ctx, store.Config{DataDir: dir, Logger: quiet()})
+	must(err)
+	defer st.Close(ctx)
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(st.URI()))
+	must(err)
+	defer client.Disconnect(ctx)
+	total, err := client.Database(st.DatabaseName()).Collection("records").EstimatedDocumentCount(ctx)
+	must(err)
+	t0 := time.Now()
+	n, err := client.Database(st.DatabaseName()).Collection("records").CountDocuments(ctx, bson.D{
+		{Key: "superseded", Value: false}, {Key: "voided", Value: false}, {Key: "kind", Value: bson.D{{Key: "$ne", Value: "patrol"}}},
+		{Key: "lon", Value: bson.D{{Key: "$gte", Value: streetBox[0]}, {Key: "$lte", Value: streetBox[2]}}},
+		{Key: "lat", Value: bson.D{{Key: "$gte", Value: streetBox[1]}, {Key: "$lte", Value: streetBox[3]}}}})
+	must(err)
+	raw := time.Since(t0)
+	fmt.Printf("## The incident map with %d records stored (8 concurrent clients; server ready in %s from the %s)\n\n", total, srv.ready.Round(time.Millisecond), "store")
+	fmt.Printf("| query | requests | p50 | p95 | features | incidents matched |\n|---|---|---|---|---|---|\n")
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	fmt.Printf("| raw driver count of the street box, lon/lat range (1 run, %d documents) | 1 | %s | | | |\n\n", n, raw.Round(time.Millisecond))
+	fmt.Printf("server RSS after the map queries: %d MB\n", rss>>20)
 }
