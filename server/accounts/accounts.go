@@ -308,7 +308,7 @@ func (s *Service) Device(id string) (auth.Device, bool) {
 // Devices returns the devices whose owner passes keep, by id.
 func (s *Service) Devices(keep func(auth.Device) bool) []auth.Device {
 	s.mu.RLock()
-	var out []auth.Device
+	out := []auth.Device{} // an empty list, never null
 	for _, d := range s.devices {
 		if keep(d) {
 			out = append(out, d)

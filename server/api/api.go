@@ -69,7 +69,7 @@ func routes() []route {
 		{"POST", "/api/v1/units", auth.ActUnitsWrite, false, (*server).createUnit},
 		{"GET", "/api/v1/users", auth.ActUsersRead, false, (*server).listUsers},
 		{"POST", "/api/v1/users", auth.ActUsersWrite, false, (*server).createUser},
-		{"GET", "/api/v1/devices", auth.ActDeviceOwn, false, (*server).listDevices},
+		{"GET", "/api/v1/devices", auth.ActDevicesRead, false, (*server).listDevices},
 		{"POST", "/api/v1/devices", auth.ActDeviceOwn, false, (*server).registerDevice},
 		{"POST", "/api/v1/records", auth.ActRecordCreate, false, (*server).createRecord},
 		{"GET", "/api/v1/records", auth.ActRecordRead, false, (*server).listRecords},

@@ -228,8 +228,9 @@ func (s *server) registerDevice(c *gin.Context) {
 
 func (s *server) listDevices(c *gin.Context) {
 	p := principal(c)
-	all := auth.Allow(p, auth.ActDevicesRead, nil, s.Accounts.Units)
-	c.JSON(http.StatusOK, gin.H{"devices": s.Accounts.Devices(func(d auth.Device) bool { return all || d.Owner == p.Username })})
+	c.JSON(http.StatusOK, gin.H{"devices": s.Accounts.Devices(func(d auth.Device) bool {
+		return auth.Allow(p, auth.ActDevicesRead, &auth.Object{CreatedBy: d.Owner}, s.Accounts.Units)
+	})})
 }
 
 // --- records ---

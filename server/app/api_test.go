@@ -138,7 +138,7 @@ func TestRecordsAPI(t *testing.T) {
 		{"correction with unknown wrapper field", f.offA, "POST", "/api/v1/records/r-a/corrections", `{"base_rev":1,"rec":{}}`, 400, "/problems/malformed-request", []string{"rec"}},
 		{"bad list query", f.office, "GET", "/api/v1/records?kind=x&limit=0&bbox=1,2&from=2020-13-01", nil, 400, "/problems/bad-query", []string{"bbox", "from", "kind", "limit"}},
 		{"bad totals query", f.office, "GET", "/api/v1/reports/totals?from=2020-01-01", nil, 400, "/problems/bad-query", []string{"to"}},
-		{"bad cursor", f.office, "GET", "/api/v1/records?cursor=@@", nil, 422, "/problems/validation", nil},
+		{"bad cursor", f.office, "GET", "/api/v1/records?cursor=@@", nil, 400, "/problems/bad-query", nil},
 		{"unknown route", f.office, "GET", "/api/v1/nothing", nil, 404, "/problems/not-found", nil},
 		{"wrong method", f.office, "DELETE", "/api/v1/records", nil, 405, "/problems/method-not-allowed", nil},
 		{"bad login", f.anon, "POST", "/api/v1/auth/login", map[string]string{"username": "off-a", "password": "nope-nope"}, 401, "/problems/bad-credentials", nil},
@@ -334,4 +334,34 @@ func absf(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+func TestDevices(t *testing.T) {
+	f := newFixture(t)
+	type list struct {
+		Devices []auth.Device `json:"devices"`
+	}
+	st, b, _ := f.offA.raw("GET", "/api/v1/devices", nil)
+	if st != 200 || strings.TrimSpace(string(b)) != `{"devices":[]}` {
+		t.Fatalf("no devices yet: %d %s, want an empty list", st, b)
+	}
+	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "华为 P40"}, nil); st != 201 {
+		t.Fatalf("register: %d", st)
+	}
+	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "again"}, nil); st != 409 {
+		t.Errorf("the same id again: %d, want 409", st)
+	}
+	for _, tc := range []struct {
+		name string
+		c    *client
+		want int
+	}{{"owner", f.offA, 1}, {"another officer", f.offA2, 0}, {"admin", f.admin, 1}} {
+		var l list
+		if st := tc.c.do("GET", "/api/v1/devices", nil, &l); st != 200 || len(l.Devices) != tc.want {
+			t.Errorf("%s: %d, %d devices, want %d", tc.name, st, len(l.Devices), tc.want)
+		}
+	}
+	if st := f.office.do("GET", "/api/v1/devices", nil, nil); st != 403 {
+		t.Errorf("office: %d, want 403", st)
+	}
 }

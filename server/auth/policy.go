@@ -30,9 +30,9 @@ var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActReco
 // Object-level checks (whose records, which subtree) follow in Scope.
 var grants = map[Role]map[Action]bool{
 	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActZonesRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead),
 	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActSelfRead, ActUsersRead, ActZonesRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead),
 	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
 		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead),
 	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
@@ -66,13 +66,19 @@ type Object struct {
 //     those they created themselves;
 //   - supervisors see, create and amend the records of their unit's subtree;
 //   - the office and admins act on the whole district (admins hold no
-//     record actions at all, see grants).
+//     record actions at all, see grants);
+//   - a registered device (obj.CreatedBy is its owner) is seen by its owner
+//     and by admins.
 func Allow(p Principal, a Action, obj *Object, tree Tree) bool {
 	if !grants[p.Role][a] {
 		return false
 	}
 	if obj == nil {
 		return true
+	}
+	if a == ActDevicesRead {
+		// Phones are personal: their owner sees them, admins see all.
+		return p.Role == RoleAdmin || obj.CreatedBy == p.Username
 	}
 	switch p.Role {
 	case RoleOffice, RoleAdmin:

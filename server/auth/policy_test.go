@@ -52,8 +52,8 @@ func TestAllowMatrix(t *testing.T) {
 	}
 	matrix := map[auth.Role][]bool{
 		//                    create read correct void totals units.r units.w users.r users.w dev.reg dev.r audit self zones.r zones.w
-		auth.RoleOfficer:    {Y, Y, Y, Y, Y, Y, N, N, N, Y, N, N, Y, Y, N},
-		auth.RoleSupervisor: {Y, Y, Y, Y, Y, Y, N, Y, N, Y, N, N, Y, Y, N},
+		auth.RoleOfficer:    {Y, Y, Y, Y, Y, Y, N, N, N, Y, Y, N, Y, Y, N},
+		auth.RoleSupervisor: {Y, Y, Y, Y, Y, Y, N, Y, N, Y, Y, N, Y, Y, N},
 		auth.RoleOffice:     {Y, Y, Y, Y, Y, Y, N, Y, N, N, N, Y, Y, Y, N},
 		auth.RoleAdmin:      {N, N, N, N, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y},
 		auth.RoleDevice:     {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
@@ -200,5 +200,23 @@ func TestScopeRoot(t *testing.T) {
 				t.Errorf("ScopeRoot(%+v) = %q, want %q", c.p, got, c.want)
 			}
 		})
+	}
+}
+
+func TestAllowDevices(t *testing.T) {
+	obj := &auth.Object{CreatedBy: "off-a"}
+	for _, tc := range []struct {
+		p    auth.Principal
+		want bool
+	}{
+		{auth.Principal{Username: "off-a", Role: auth.RoleOfficer, Unit: "town-a"}, true},
+		{auth.Principal{Username: "off-a2", Role: auth.RoleOfficer, Unit: "town-a"}, false},
+		{auth.Principal{Username: "sup-a", Role: auth.RoleSupervisor, Unit: "town-a"}, false},
+		{auth.Principal{Username: "root", Role: auth.RoleAdmin, Unit: "district"}, true},
+		{auth.Principal{Username: "off-a", Role: auth.RoleOffice, Unit: "district"}, false},
+	} {
+		if got := auth.Allow(tc.p, auth.ActDevicesRead, obj, tree); got != tc.want {
+			t.Errorf("%s (%s) reading off-a's phone: %v, want %v", tc.p.Username, tc.p.Role, got, tc.want)
+		}
 	}
 }

@@ -70,7 +70,7 @@ func (s *Service) List(ctx context.Context, f Filter, cursor string, limit int) 
 	if cursor != "" {
 		p, err := decodeCursor(cursor)
 		if err != nil {
-			return Page{}, fmt.Errorf("records: list: %w", enforcement.ErrInvalid)
+			return Page{}, fmt.Errorf("records: list: %w", ErrBadCursor)
 		}
 		after = &p
 	}
