@@ -32,9 +32,13 @@ func (e *GapError) Error() string {
 	return fmt.Sprintf("mutation seq %d skips ahead: the server expects %d next", e.Got, e.Expected)
 }
 
-// Actor is the authenticated caller of a push.
+// Actor is the authenticated caller of a push, as the server's token says:
+// the engine checks the device against Username; the Applier authorises
+// each mutation with the role and unit.
 type Actor struct {
 	Username string
+	Role     string
+	Unit     string
 }
 
 // Meta is what the engine knows of a push that an Applier may record.

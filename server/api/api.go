@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/records"
@@ -30,6 +31,7 @@ type Deps struct {
 	Records  *records.Service
 	Accounts *accounts.Service
 	Zones    *zones.Registry
+	Sync     *mobilesync.Engine
 	Signer   *auth.Signer
 	// Ping reports whether the store answers, for /readyz.
 	Ping   func(ctx context.Context) error
@@ -77,6 +79,7 @@ func routes() []route {
 		{"GET", "/api/v1/records/:id/history", auth.ActRecordRead, false, (*server).recordHistory},
 		{"POST", "/api/v1/records/:id/corrections", auth.ActRecordCorrect, false, (*server).correctRecord},
 		{"POST", "/api/v1/records/:id/void", auth.ActRecordVoid, false, (*server).voidRecord},
+		{"POST", "/api/v1/sync/push", auth.ActRecordCreate, false, (*server).syncPush},
 		{"GET", "/api/v1/reports/totals", auth.ActTotalsRead, false, (*server).totals},
 		{"GET", "/api/v1/audit/verify", auth.ActAuditVerify, false, (*server).verifyAudit},
 		{"GET", "/api/v1/reports/patrol-effort", auth.ActTotalsRead, false, (*server).patrolEffort},

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/baoshui/baoshui/geo"
+	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/enforcement"
@@ -30,6 +31,9 @@ type Problem struct {
 	// ring and fault; Omitted counts those beyond the first 100.
 	ZoneProblems []geo.ZoneProblem `json:"zone_problems,omitempty"`
 	Omitted      int               `json:"omitted,omitempty"`
+	// ExpectedSeq is, for a sync push that skips mutations, the seq the
+	// server expects next from the device.
+	ExpectedSeq int64 `json:"expected_seq,omitempty"`
 }
 
 // problemKind is one row of the error table.
@@ -52,6 +56,7 @@ var (
 	pNotFound     = problemKind{"not-found", "No such resource", http.StatusNotFound}
 	pMethod       = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	pConflict     = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
+	pSeqGap       = problemKind{"seq-gap", "The push skips mutations; push from expected_seq", http.StatusConflict}
 	pExists       = problemKind{"already-exists", "Something with this id already exists", http.StatusConflict}
 	pTooLarge     = problemKind{"body-too-large", "The request body is too large", http.StatusRequestEntityTooLarge}
 	pMediaType    = problemKind{"unsupported-media-type", "Send application/json", http.StatusUnsupportedMediaType}
@@ -70,6 +75,8 @@ var errorTable = []struct {
 	{auth.ErrTokenExpired, pExpired},
 	{auth.ErrTokenInvalid, pUnauth},
 	{records.ErrBadCursor, pBadQuery},
+	{mobilesync.ErrMalformed, pMalformed},
+	{mobilesync.ErrForbidden, pForbidden},
 	{enforcement.ErrInvalid, pValidation},
 	{enforcement.ErrNotFound, pNotFound},
 	{enforcement.ErrConflict, pConflict},
@@ -92,6 +99,11 @@ func fail(c *gin.Context, err error) {
 	if errors.As(err, &verr) {
 		p.Errors = verr.Fields
 		p.Detail = "see errors"
+	}
+	var gap *mobilesync.GapError
+	if errors.As(err, &gap) {
+		p = newProblem(c, pSeqGap, gap.Error())
+		p.ExpectedSeq = gap.Expected
 	}
 	var ce *records.ConflictError
 	if errors.As(err, &ce) {

@@ -19,11 +19,13 @@ import (
 	"strings"
 	"time"
 
+	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/api"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
+	"github.com/baoshui/baoshui/server/syncsvc"
 	"github.com/baoshui/baoshui/server/zones"
 )
 
@@ -109,7 +111,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	} else if created {
 		log.Info("bootstrap admin created", "username", strings.SplitN(c.BootstrapAdmin, ":", 2)[0])
 	}
-	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Signer: signer, Ping: a.Store.Ping,
+	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
+		syncsvc.Devices{Accounts: a.Accounts}, nil)
+	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
 		Logger: log, MaxBodyBytes: c.MaxBodyBytes})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {

@@ -188,6 +188,19 @@ type Record struct {
 	// CanonicalHash covers them.
 	Place  *Place  `json:"place,omitempty"`
 	Effort *Effort `json:"effort,omitempty"`
+	// Sync is set for a revision that arrived by sync push.
+	Sync *SyncOrigin `json:"sync,omitempty"`
+}
+
+// SyncOrigin says which device mutation brought a revision, and how far the
+// device's clock was from the server's at that push (server minus device);
+// ClockSuspect flags an offset beyond the sync protocol's tolerance, so that
+// the device's observed_at deserves a second look.
+type SyncOrigin struct {
+	DeviceID      string `json:"device_id"`
+	Seq           int64  `json:"seq"`
+	ClockOffsetMs int64  `json:"clock_offset_ms"`
+	ClockSuspect  bool   `json:"clock_suspect,omitempty"`
 }
 
 // Place is where a record happened in the zone layers: the protection zone,
@@ -250,6 +263,7 @@ func (r Record) ClientPart() Record {
 	c.BodySHA256 = ""
 	c.Place = nil
 	c.Effort = nil
+	c.Sync = nil
 	return c
 }
 

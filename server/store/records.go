@@ -77,6 +77,14 @@ type recordDoc struct {
 	SupersededB int64      `bson:"superseded_by,omitempty"`
 	Place       *place     `bson:"place,omitempty"`
 	Effort      *effort    `bson:"effort,omitempty"`
+	Sync        *syncDoc   `bson:"sync,omitempty"`
+}
+
+type syncDoc struct {
+	DeviceID      string `bson:"device_id"`
+	Seq           int64  `bson:"seq"`
+	ClockOffsetMs int64  `bson:"clock_offset_ms"`
+	ClockSuspect  bool   `bson:"clock_suspect,omitempty"`
 }
 
 // place is enforcement.Place; zone, town and cell are top-level names in
@@ -155,6 +163,10 @@ func toRecordDoc(r enforcement.Record) (recordDoc, error) {
 		e := effort(*r.Effort)
 		d.Effort = &e
 	}
+	if r.Sync != nil {
+		o := syncDoc(*r.Sync)
+		d.Sync = &o
+	}
 	if r.Track != nil {
 		ls := make(orb.LineString, len(r.Track.Coordinates))
 		for i, p := range r.Track.Coordinates {
@@ -200,6 +212,10 @@ func fromRecordDoc(d recordDoc) (enforcement.Record, error) {
 	if d.Effort != nil {
 		e := enforcement.Effort(*d.Effort)
 		r.Effort = &e
+	}
+	if d.Sync != nil {
+		o := enforcement.SyncOrigin(*d.Sync)
+		r.Sync = &o
 	}
 	if len(d.TrackTimes) > 0 {
 		r.TrackTimes = make([]time.Time, len(d.TrackTimes))
@@ -357,47 +373,59 @@ func (s *Store) GetAudit(ctx context.Context, seq int64) (audit.Entry, error) {
 }
 
 // LastAudit finds the last entry of the chain with O(log n) lookups by _id
-// (a doubling search, then bisection), never a scan. It returns the zero
-// Entry for an empty trail.
+// (see lastSeq), never a scan. It returns the zero Entry for an empty trail.
 func (s *Store) LastAudit(ctx context.Context) (audit.Entry, error) {
-	exists := func(seq int64) (audit.Entry, bool, error) {
+	var last audit.Entry
+	_, err := lastSeq(func(seq int64) (bool, error) {
 		e, err := s.GetAudit(ctx, seq)
-		if err == nil {
-			return e, true, nil
-		}
 		if isNotFound(err) {
-			return audit.Entry{}, false, nil
+			return false, nil
 		}
-		return audit.Entry{}, false, err
-	}
-	last, ok, err := exists(1)
-	if err != nil || !ok {
+		if err == nil {
+			last = e
+		}
+		return err == nil, err
+	})
+	if err != nil {
 		return audit.Entry{}, err
+	}
+	return last, nil
+}
+
+// lastSeq finds the highest n ≥ 1 for which exists(n) holds, in a gap-free
+// sequence 1, 2, 3…, with a doubling search and then bisection: O(log n)
+// lookups by _id. It returns 0 when exists(1) is false. The last call of
+// exists that returned true is always for the result.
+func lastSeq(exists func(int64) (bool, error)) (int64, error) {
+	ok, err := exists(1)
+	if err != nil || !ok {
+		return 0, err
 	}
 	lo, hi := int64(1), int64(2)
 	for {
-		e, ok, err := exists(hi)
+		ok, err := exists(hi)
 		if err != nil {
-			return audit.Entry{}, err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
-		last, lo, hi = e, hi, hi*2
+		lo, hi = hi, hi*2
 	}
 	for hi-lo > 1 { // lo exists, hi does not
 		mid := lo + (hi-lo)/2
-		e, ok, err := exists(mid)
+		ok, err := exists(mid)
 		if err != nil {
-			return audit.Entry{}, err
+			return 0, err
 		}
 		if ok {
-			last, lo = e, mid
+			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	return last, nil
+	// lo only ever grows on a true call, so the last true call was for lo.
+	return lo, nil
 }
 
 // ScanAudit calls fn for every audit entry in _id (sequence) order. It reads

@@ -200,14 +200,15 @@ func (s *Store) Drop(ctx context.Context) error {
 
 // Collection names.
 const (
-	colRecords  = "records"
-	colAudit    = "audit"
-	colUnits    = "units"
-	colUsers    = "users"
-	colDevices  = "devices"
-	colSessions = "sessions"
-	colMeta     = "meta"
-	colZones    = "zones"
+	colRecords    = "records"
+	colAudit      = "audit"
+	colUnits      = "units"
+	colUsers      = "users"
+	colDevices    = "devices"
+	colSessions   = "sessions"
+	colMeta       = "meta"
+	colZones      = "zones"
+	colSyncLedger = "sync_ledger"
 )
 
 // ensureIndexes creates the secondary indexes. FerretDB does not use them

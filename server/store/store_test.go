@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/audit"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/store"
@@ -192,6 +193,42 @@ func TestZoneVersions(t *testing.T) {
 			if string(got.GeoJSON) != string(want.GeoJSON) || got.CreatedBy != "admin" || !got.CreatedAt.Equal(want.CreatedAt) || got.Layer != "grid" {
 				t.Errorf("version %d: %+v", got.Version, got)
 			}
+		}
+	})
+}
+
+func TestSyncLedger(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		l := s.Ledger()
+		if n, err := l.Last(ctx, "phone-1"); err != nil || n != 0 {
+			t.Fatalf("empty ledger: last %d %v", n, err)
+		}
+		at := time.Date(2020, 7, 4, 10, 0, 0, 0, time.UTC)
+		for seq := int64(1); seq <= 37; seq++ {
+			r := mobilesync.Result{Seq: seq, Status: mobilesync.StatusApplied, RecordID: fmt.Sprint("r", seq), Rev: 1, ServerTime: at}
+			if seq == 5 {
+				r.Status, r.Problem = mobilesync.StatusRejected, []byte(`{"type":"/problems/validation"}`)
+			}
+			if err := l.Put(ctx, "phone-1", r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Put(ctx, "phone-1", mobilesync.Result{Seq: 7, Status: mobilesync.StatusApplied}); !errors.Is(err, mobilesync.ErrExists) {
+			t.Errorf("seq 7 twice: %v, want ErrExists", err)
+		}
+		if n, err := l.Last(ctx, "phone-1"); err != nil || n != 37 {
+			t.Errorf("last: %d %v, want 37", n, err)
+		}
+		if n, err := l.Last(ctx, "phone-2"); err != nil || n != 0 {
+			t.Errorf("another device: %d %v", n, err)
+		}
+		r, err := l.Get(ctx, "phone-1", 5)
+		if err != nil || r.Status != mobilesync.StatusRejected || string(r.Problem) != `{"type":"/problems/validation"}` || !r.ServerTime.Equal(at) {
+			t.Errorf("seq 5: %+v %v", r, err)
+		}
+		if _, err := l.Get(ctx, "phone-1", 38); !errors.Is(err, mobilesync.ErrNotFound) {
+			t.Errorf("seq 38: %v", err)
 		}
 	})
 }
