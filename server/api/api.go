@@ -80,6 +80,7 @@ func routes() []route {
 		{"POST", "/api/v1/records/:id/corrections", auth.ActRecordCorrect, false, (*server).correctRecord},
 		{"POST", "/api/v1/records/:id/void", auth.ActRecordVoid, false, (*server).voidRecord},
 		{"POST", "/api/v1/sync/push", auth.ActRecordCreate, false, (*server).syncPush},
+		{"GET", "/api/v1/sync/pull", auth.ActRecordRead, false, (*server).syncPull},
 		{"GET", "/api/v1/reports/totals", auth.ActTotalsRead, false, (*server).totals},
 		{"GET", "/api/v1/audit/verify", auth.ActAuditVerify, false, (*server).verifyAudit},
 		{"GET", "/api/v1/reports/patrol-effort", auth.ActTotalsRead, false, (*server).patrolEffort},

@@ -2,10 +2,12 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
+	"github.com/baoshui/baoshui/server/auth"
 )
 
 // syncPush applies a device's numbered mutations (mobile-sync/PROTOCOL.md):
@@ -25,4 +27,32 @@ func (s *server) syncPush(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// syncPull answers the changes visible to the caller after an opaque cursor
+// (a server sequence position, never a clock), oldest first, with the
+// reference data a phone needs: the unit tree and the zones generation.
+func (s *server) syncPull(c *gin.Context) {
+	var fs fields
+	limit := 200
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fs.bad("limit", "must be 1 to 1000")
+		}
+		limit = n
+	}
+	if fs.answer(c) {
+		return
+	}
+	p := principal(c)
+	page, err := s.Records.Changes(c, c.Query("cursor"), limit, func(unit, createdBy string) bool {
+		return auth.Allow(p, auth.ActRecordRead, &auth.Object{Unit: unit, CreatedBy: createdBy}, s.Accounts.Units)
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"changes": page.Changes, "next_cursor": page.NextCursor, "has_more": page.HasMore,
+		"reference": gin.H{"units": s.Accounts.Units.All(), "zones_generation": s.Zones.Current().Generation}})
 }

@@ -145,3 +145,52 @@ func TestSyncPushOverHTTP(t *testing.T) {
 		t.Errorf("after the malformed pushes seq 9 is still expected: %d %s", st, summary(next))
 	}
 }
+
+func TestSyncPullOverHTTP(t *testing.T) {
+	f := newFixture(t)
+	for i, c := range []*client{f.offA, f.offB, f.offA, f.offB, f.offA} {
+		unit := map[*client]string{f.offA: "town-a", f.offB: "town-b"}[c]
+		if st := c.do("POST", "/api/v1/records", rec(fmt.Sprintf("q%d", i), unit, i+1), nil); st != 201 {
+			t.Fatalf("record %d: %d", i, st)
+		}
+	}
+	type pull struct {
+		Changes []struct {
+			ID        string `json:"id"`
+			Unit      string `json:"unit"`
+			Rev       int64  `json:"rev"`
+			Voided    bool   `json:"voided"`
+			ServerSeq int64  `json:"server_seq"`
+		} `json:"changes"`
+		NextCursor string `json:"next_cursor"`
+		HasMore    bool   `json:"has_more"`
+		Reference  struct {
+			Units           []json.RawMessage `json:"units"`
+			ZonesGeneration int64             `json:"zones_generation"`
+		} `json:"reference"`
+	}
+	var p1, p2, p3 pull
+	if st := f.offA.do("GET", "/api/v1/sync/pull?limit=2", nil, &p1); st != 200 || len(p1.Changes) != 2 || !p1.HasMore || len(p1.Reference.Units) != 4 || p1.Reference.ZonesGeneration != 3 {
+		t.Fatalf("first page: %d %+v", st, p1)
+	}
+	if st := f.offA.do("GET", "/api/v1/sync/pull?limit=2&cursor="+p1.NextCursor, nil, &p2); st != 200 || len(p2.Changes) != 1 || p2.HasMore {
+		t.Fatalf("second page: %d %+v", st, p2)
+	}
+	for _, c := range append(p1.Changes, p2.Changes...) {
+		if c.Unit != "town-a" {
+			t.Errorf("town-a's officer pulled %+v", c)
+		}
+	}
+	// A void arrives as a tombstone after the cursor.
+	if st := f.offA.do("POST", "/api/v1/records/q0/void", map[string]any{"base_rev": 1, "reason": "twice"}, nil); st != 201 {
+		t.Fatalf("void: %d", st)
+	}
+	if st := f.offA.do("GET", "/api/v1/sync/pull?cursor="+p2.NextCursor, nil, &p3); st != 200 || len(p3.Changes) != 1 || p3.Changes[0].ID != "q0" || !p3.Changes[0].Voided || p3.Changes[0].ServerSeq <= p2.Changes[0].ServerSeq {
+		t.Fatalf("after the void: %d %+v", st, p3)
+	}
+	for name, path := range map[string]string{"bad cursor": "/api/v1/sync/pull?cursor=%25%25", "limit 0": "/api/v1/sync/pull?limit=0", "limit huge": "/api/v1/sync/pull?limit=5000"} {
+		if st := f.offA.do("GET", path, nil, nil); st != 400 {
+			t.Errorf("%s: %d, want 400", name, st)
+		}
+	}
+}

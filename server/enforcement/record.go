@@ -183,6 +183,9 @@ type Record struct {
 	Voided           bool              `json:"voided,omitempty"`
 	VoidReason       string            `json:"void_reason,omitempty"`
 	BodySHA256       string            `json:"body_sha256,omitempty"`
+	// ServerSeq orders every stored revision: it grows with each write and
+	// is what sync pull cursors count (never device time).
+	ServerSeq int64 `json:"server_seq,omitempty"`
 	// Place and Effort are derived from the geometry and the zone layers;
 	// they are recomputed when the zones change, so neither StateHash nor
 	// CanonicalHash covers them.
@@ -261,6 +264,7 @@ func (r Record) ClientPart() Record {
 	c.Voided = false
 	c.VoidReason = ""
 	c.BodySHA256 = ""
+	c.ServerSeq = 0
 	c.Place = nil
 	c.Effort = nil
 	c.Sync = nil

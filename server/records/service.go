@@ -75,6 +75,7 @@ type Service struct {
 	chain     *audit.Chain
 	pending   []audit.Entry // audit entries made but not yet stored
 	storedSeq atomic.Int64  // the last audit sequence number known stored
+	serverSeq int64         // the last server sequence given to a revision (writer only)
 	done      chan struct{}
 	closeOnce sync.Once
 	cancel    context.CancelFunc
@@ -91,6 +92,7 @@ type Service struct {
 type head struct {
 	id         string
 	rev        int64
+	seq        int64 // the server sequence of the head revision
 	observedMs int64
 	lon, lat   float64 // the record's anchor (see enforcement.Record.Anchor)
 	unit       uint32
@@ -193,6 +195,9 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 		s.LoadedFrom = "snapshot"
 	} else if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("records: open: %w", err)
+	}
+	for i := range s.all {
+		s.serverSeq = max(s.serverSeq, s.all[i].seq)
 	}
 	last, err := st.LastAudit(ctx)
 	if err != nil {
@@ -306,7 +311,7 @@ func (s *Service) bucketAdd(k uint32, i int32) {
 // writing or before the service is shared (it uses the interners).
 func (s *Service) newHead(r *enforcement.Record) head {
 	h := head{
-		id: r.ID, rev: r.Rev, kindIx: kindIndex(r.Kind), unit: s.names.id(r.Unit), campaign: s.names.id(r.Campaign),
+		id: r.ID, rev: r.Rev, seq: r.ServerSeq, kindIx: kindIndex(r.Kind), unit: s.names.id(r.Unit), campaign: s.names.id(r.Campaign),
 		createdBy: s.names.id(r.CreatedBy), officers: s.crews.id(strings.Join(r.Officers, "\x00")),
 		observedMs: r.ObservedAt.UnixMilli(), voided: r.Voided,
 	}

@@ -21,7 +21,7 @@ import (
 // record write after it was set; a snapshot is used only when its token is
 // the store's, so a crash or a write by anything else forces a full scan.
 
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 type snapshotHeader struct {
 	Version int
@@ -41,7 +41,7 @@ type snapCell struct {
 
 type snapHead struct {
 	ID                           string
-	Rev, ObservedMs              int64
+	Rev, ObservedMs, Seq         int64
 	Lon, Lat                     float64
 	Unit, Campaign, By, Officers uint32
 	Kind                         enforcement.Kind
@@ -93,7 +93,7 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 		if e := sh.Effort; e != nil {
 			s.efforts[int32(len(s.all))] = &patrolEffort{distanceM: e.DistanceM, durationS: e.DurationS, movingS: e.MovingS, bound: e.Bound, cells: e.Cells}
 		}
-		s.put(int32(len(s.all)), head{id: sh.ID, rev: sh.Rev, observedMs: sh.ObservedMs, lon: sh.Lon, lat: sh.Lat,
+		s.put(int32(len(s.all)), head{id: sh.ID, rev: sh.Rev, seq: sh.Seq, observedMs: sh.ObservedMs, lon: sh.Lon, lat: sh.Lat,
 			unit: sh.Unit, campaign: sh.Campaign, createdBy: sh.By, officers: sh.Officers, kindIx: kindIndex(sh.Kind), voided: sh.Voided, mx: sh.MX, my: sh.MY,
 			located: sh.Located, activity: sh.Activity, inside: sh.Inside, zone: sh.Zone, town: sh.Town, cell: sh.Cell,
 			placeGen: sh.PlaceGen, summary: summary{persons: sh.Persons, animals: sh.Animals, vehicles: sh.Vehicles,
@@ -136,7 +136,7 @@ func (s *Service) writeSnapshot(ctx context.Context) error {
 	err = enc.Encode(h)
 	for i := 0; err == nil && i < len(s.all); i++ {
 		x := &s.all[i]
-		sh := snapHead{ID: x.id, Rev: x.rev, ObservedMs: x.observedMs, Lon: x.lon, Lat: x.lat, Unit: x.unit,
+		sh := snapHead{ID: x.id, Rev: x.rev, Seq: x.seq, ObservedMs: x.observedMs, Lon: x.lon, Lat: x.lat, Unit: x.unit,
 			Campaign: x.campaign, By: x.createdBy, Officers: x.officers, Kind: x.kind(), Voided: x.voided, MX: x.mx, MY: x.my,
 			Located: x.located, Activity: x.activity, Inside: x.inside, Zone: x.zone, Town: x.town, Cell: x.cell,
 			PlaceGen: x.placeGen, Persons: x.persons, Animals: x.animals, Vehicles: x.vehicles, Items: x.items,

@@ -145,6 +145,8 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 			finished = append(finished, o)
 			continue
 		}
+		s.serverSeq++
+		o.rec.ServerSeq = s.serverSeq
 		writes = append(writes, o)
 		revs = append(revs, o.rec)
 	}

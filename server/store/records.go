@@ -78,6 +78,7 @@ type recordDoc struct {
 	Place       *place     `bson:"place,omitempty"`
 	Effort      *effort    `bson:"effort,omitempty"`
 	Sync        *syncDoc   `bson:"sync,omitempty"`
+	ServerSeq   int64      `bson:"server_seq,omitempty"`
 }
 
 type syncDoc struct {
@@ -133,7 +134,7 @@ func toRecordDoc(r enforcement.Record) (recordDoc, error) {
 		CaseNo: r.CaseNo, Violation: r.Violation, LegalBasis: r.LegalBasis, Party: r.Party,
 		FineFen: r.FineFen, Status: r.Status, FiledAt: r.FiledAt, DecidedAt: r.DecidedAt,
 		CreatedBy: r.CreatedBy, RecordedBy: r.RecordedBy, ReceivedAt: r.ReceivedAt,
-		Voided: r.Voided, VoidReason: r.VoidReason, BodySHA256: r.BodySHA256,
+		Voided: r.Voided, VoidReason: r.VoidReason, BodySHA256: r.BodySHA256, ServerSeq: r.ServerSeq,
 	}
 	if r.Location != nil {
 		d.Lon, d.Lat = r.Location.Coordinates[0], r.Location.Coordinates[1]
@@ -191,7 +192,7 @@ func fromRecordDoc(d recordDoc) (enforcement.Record, error) {
 		CaseNo: d.CaseNo, Violation: d.Violation, LegalBasis: d.LegalBasis, Party: d.Party,
 		FineFen: d.FineFen, Status: d.Status, FiledAt: utc(d.FiledAt), DecidedAt: utc(d.DecidedAt),
 		CreatedBy: d.CreatedBy, RecordedBy: d.RecordedBy, ReceivedAt: d.ReceivedAt.UTC(),
-		Voided: d.Voided, VoidReason: d.VoidReason, BodySHA256: d.BodySHA256,
+		Voided: d.Voided, VoidReason: d.VoidReason, BodySHA256: d.BodySHA256, ServerSeq: d.ServerSeq,
 	}
 	if len(d.Coords) == 2 {
 		r.Location = &enforcement.Point{Type: "Point", Coordinates: [2]float64{d.Coords[0], d.Coords[1]}}

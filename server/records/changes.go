@@ -1,0 +1,110 @@
+package records
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// ChangePage is one page of a sync pull: the current revision of every
+// record changed after the cursor, oldest change first. A voided record is
+// its tombstone (Voided set).
+type ChangePage struct {
+	Changes    []enforcement.Record `json:"changes"`
+	NextCursor string               `json:"next_cursor"`
+	HasMore    bool                 `json:"has_more"`
+}
+
+// change is a position in the server sequence; records written before
+// server sequences existed share seq 0 and are ordered by id.
+type change struct {
+	seq int64
+	id  string
+}
+
+func (a change) before(b change) bool {
+	if a.seq != b.seq {
+		return a.seq < b.seq
+	}
+	return a.id < b.id
+}
+
+func encodeChange(c change) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.seq))
+	return base64.RawURLEncoding.EncodeToString(append(b, c.id...))
+}
+
+func decodeChange(s string) (change, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 8 || len(b) > 8+enforcement.MaxIDLength {
+		return change{}, ErrBadCursor
+	}
+	return change{seq: int64(binary.BigEndian.Uint64(b[:8])), id: string(b[8:])}, nil
+}
+
+// Changes returns the records visible to the caller that changed after
+// cursor ("" = from the beginning), by server sequence, at most limit. The
+// writer applies a batch to memory at once and in sequence order, so a page
+// never holds a change without the ones before it: paging while writes
+// happen skips nothing. The next cursor is the last change returned (or the
+// cursor given, when nothing changed).
+func (s *Service) Changes(ctx context.Context, cursor string, limit int, visible func(unit, createdBy string) bool) (ChangePage, error) {
+	after := change{seq: -1}
+	if cursor != "" {
+		c, err := decodeChange(cursor)
+		if err != nil {
+			return ChangePage{}, fmt.Errorf("records: changes: %w", err)
+		}
+		after = c
+	}
+	type hit struct {
+		pos change
+		rev int64
+	}
+	var hits []hit
+	seen := map[[2]uint32]bool{}
+	s.mu.RLock()
+	for i := range s.all {
+		h := &s.all[i]
+		pos := change{h.seq, h.id}
+		if !after.before(pos) {
+			continue
+		}
+		k := [2]uint32{h.unit, h.createdBy}
+		ok, known := seen[k]
+		if !known {
+			ok = visible == nil || visible(s.names.str(h.unit), s.names.str(h.createdBy))
+			seen[k] = ok
+		}
+		if !ok {
+			continue
+		}
+		hits = append(hits, hit{pos, h.rev})
+		if len(hits) >= 2*limit+1024 {
+			sort.Slice(hits, func(i, j int) bool { return hits[i].pos.before(hits[j].pos) })
+			hits = hits[:limit+1]
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(hits, func(i, j int) bool { return hits[i].pos.before(hits[j].pos) })
+	page := ChangePage{NextCursor: cursor}
+	if len(hits) > limit {
+		hits, page.HasMore = hits[:limit], true
+	}
+	refs := make([]revRef, len(hits))
+	for i, h := range hits {
+		refs[i] = revRef{h.pos.id, h.rev}
+	}
+	var err error
+	if page.Changes, err = s.fetch(ctx, refs); err != nil {
+		return ChangePage{}, fmt.Errorf("records: changes: %w", err)
+	}
+	if len(hits) > 0 {
+		page.NextCursor = encodeChange(hits[len(hits)-1].pos)
+	}
+	return page, nil
+}
