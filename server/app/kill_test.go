@@ -25,30 +25,9 @@ import (
 // got an answer do). Afterwards the totals are exactly those of the records
 // sent, each once, and the audit chain verifies.
 func TestKilledMidLoadLosesNothingAndDoublesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "baoshui")
-	build := exec.Command("go", "build", "-o", bin, "github.com/baoshui/baoshui/server/cmd/baoshui")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	y, err := demo.Load(repoPath(t, "testdata/demo2020"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newKillRig(t)
+	y, bin, dir, addr, srv, base := k.year, k.bin, k.dir, k.addr, k.srv, k.base
 	recs := y.Records[:2500]
-	addr := freeAddr(t)
-	srv := startBinary(t, bin, dir, addr)
-	base := "http://" + addr
-	root := newClient(t, base).login("root", "root-password")
-	for _, u := range y.Units {
-		root.do("POST", "/api/v1/units", u, nil)
-	}
-	for _, u := range y.Users {
-		root.do("POST", "/api/v1/users", u, nil)
-	}
 	tokens := map[string]string{}
 	for _, u := range y.Users {
 		if u.Role == demo.RoleOfficer {
@@ -93,7 +72,7 @@ func TestKilledMidLoadLosesNothingAndDoublesNothing(t *testing.T) {
 	// The access tokens issued before the kill stay valid: the signing key
 	// is kept in the data directory.
 	var created, again atomic.Int64
-	err = parallel(recs, 16, func(r enforcement.Record) error {
+	err := parallel(recs, 16, func(r enforcement.Record) error {
 		st, err := post(r)
 		switch {
 		case err != nil:
@@ -129,6 +108,41 @@ func TestKilledMidLoadLosesNothingAndDoublesNothing(t *testing.T) {
 	if st := office.do("GET", "/api/v1/audit/verify", nil, &ver); st != 200 || !ver.OK {
 		t.Errorf("audit after kill: %d %+v", st, ver)
 	}
+}
+
+// killRig is the real binary, built and started on a fresh data directory
+// with the demo year's units and accounts created over HTTP.
+type killRig struct {
+	year                 demo.Year
+	bin, dir, addr, base string
+	srv                  *exec.Cmd
+}
+
+func newKillRig(t *testing.T) killRig {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	k := killRig{dir: t.TempDir()}
+	k.bin = filepath.Join(k.dir, "baoshui")
+	if out, err := exec.Command("go", "build", "-o", k.bin, "github.com/baoshui/baoshui/server/cmd/baoshui").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	y, err := demo.Load(repoPath(t, "testdata/demo2020"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.year, k.addr = y, freeAddr(t)
+	k.srv = startBinary(t, k.bin, k.dir, k.addr)
+	k.base = "http://" + k.addr
+	root := newClient(t, k.base).login("root", "root-password")
+	for _, u := range y.Units {
+		root.do("POST", "/api/v1/units", u, nil)
+	}
+	for _, u := range y.Users {
+		root.do("POST", "/api/v1/users", u, nil)
+	}
+	return k
 }
 
 func startBinary(t *testing.T, bin, dir, addr string) *exec.Cmd {

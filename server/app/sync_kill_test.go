@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,29 +25,9 @@ import (
 // 409). Afterwards every phone's ledger ends at its last seq, the totals are
 // exactly those of the records captured, each once, and the audit verifies.
 func TestSyncKilledMidPushLosesNothingAndDoublesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "baoshui")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/baoshui/baoshui/server/cmd/baoshui").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	y, err := demo.Load(repoPath(t, "testdata/demo2020"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newKillRig(t)
+	y, bin, dir, addr, srv, base := k.year, k.bin, k.dir, k.addr, k.srv, k.base
 	recs := y.Records[:2000]
-	addr := freeAddr(t)
-	srv := startBinary(t, bin, dir, addr)
-	base := "http://" + addr
-	root := newClient(t, base).login("root", "root-password")
-	for _, u := range y.Units {
-		root.do("POST", "/api/v1/units", u, nil)
-	}
-	for _, u := range y.Users {
-		root.do("POST", "/api/v1/users", u, nil)
-	}
 	// One phone per officer, holding that officer's records as mutations.
 	type phone struct {
 		id, token string

@@ -2,8 +2,6 @@ package records
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -33,17 +31,13 @@ func (a change) before(b change) bool {
 	return a.id < b.id
 }
 
-func encodeChange(c change) string {
-	b := binary.BigEndian.AppendUint64(nil, uint64(c.seq))
-	return base64.RawURLEncoding.EncodeToString(append(b, c.id...))
-}
+// A change cursor has the encoding of a list cursor, the sequence in place
+// of the time.
+func encodeChange(c change) string { return encodeCursor(position{ms: c.seq, id: c.id}) }
 
 func decodeChange(s string) (change, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 8 || len(b) > 8+enforcement.MaxIDLength {
-		return change{}, ErrBadCursor
-	}
-	return change{seq: int64(binary.BigEndian.Uint64(b[:8])), id: string(b[8:])}, nil
+	p, err := decodeCursor(s)
+	return change{seq: p.ms, id: p.id}, err
 }
 
 // Changes returns the records visible to the caller that changed after
