@@ -1,0 +1,615 @@
+// Package ingest subscribes to the stations' readings over MQTT (paho), turns
+// each message into classified readings (package sensors) and hands them to
+// a Sink in batches, acknowledging a message to the broker only once what it
+// carries is stored. Messages that cannot be read or break a rule are
+// quarantined, counted and logged, and never stop the flow.
+//
+// The guarantee is at-least-once delivery into the sink, with no loss: the
+// session is persistent (a fixed client id, clean session off), the broker
+// keeps every message that is not acknowledged and sends it again after a
+// reconnection, and the sink de-duplicates by (station, time). Nothing is
+// ever dropped in this package: when the sink is slow or down, messages wait
+// unacknowledged and the broker's inflight window throttles the flow (see
+// Ingest).
+//
+// The package imports paho and the sensors root; it does not import the
+// embedded broker, and works with any MQTT 3.1.1 broker.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/baoshui/baoshui/sensors"
+)
+
+// Reading is one accepted sample of a station, classified.
+type Reading struct {
+	// Station is the station's id.
+	Station string
+	// Sample is the sample as received, its time kept to the millisecond.
+	Sample sensors.Sample
+	// Result is sensors.ClassifySample of Sample at the station.
+	Result sensors.Result
+	// ReceivedAt is when the ingest received the message (its clock).
+	ReceivedAt time.Time
+}
+
+// ID returns the reading's store id, ReadingID(r.Station, r.Sample.Time).
+func (r Reading) ID() string { return ReadingID(r.Station, r.Sample.Time) }
+
+// ReadingID returns the deterministic id of the reading of station at ts:
+// "{station}:{ts}", ts in UTC as 2006-01-02T15:04:05.000Z. A station id has
+// no ':' and the time has a fixed width, so the ids of one station sort by
+// time and two readings share an id exactly when they share station and
+// millisecond.
+func ReadingID(station string, ts time.Time) string {
+	return station + ":" + ts.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Quarantined is a refused message, kept for inspection.
+type Quarantined struct {
+	// Topic and Payload are the message as received.
+	Topic   string
+	Payload []byte
+	// Station is the station id of the topic, or "" when the topic has
+	// none.
+	Station string
+	// Reason says why it was refused, Detail says it for a person.
+	Reason Reason
+	Detail string
+	// ReceivedAt is when the ingest received it.
+	ReceivedAt time.Time
+}
+
+// MaxBatchSize is the most readings the ingest passes to one
+// StoreReadings call: a bulk write of more statements than that can hang
+// FerretDB (DESIGN §2).
+const MaxBatchSize = 40
+
+// Sink is where the ingest puts what it receives. The ingest calls it from
+// one goroutine, one call at a time.
+//
+// StoreReadings stores rs (1 to MaxBatchSize readings) durably and returns
+// nil, or returns an error and the ingest calls it again with the same
+// readings later, backing off; the messages are acknowledged to the broker
+// only after it returns nil. It must be idempotent per reading: after a
+// redelivery by the broker, or a retry after an error that struck part-way,
+// it is called with readings it already holds, and must count a reading
+// whose (Station, Sample.Time) it holds as stored, not as an error. Writing
+// each reading as an insert whose _id is Reading.ID(), and taking a
+// duplicate-key error as "already stored", does exactly that (DESIGN §2). A
+// batch may hold one reading twice, and readings in any order: order by
+// Sample.Time, never by arrival.
+//
+// Quarantine keeps one refused message; the same rules apply (nil means
+// kept, an error means try again, and a redelivered message may come
+// again).
+//
+// ctx is cancelled when the ingest gives up at Close.
+type Sink interface {
+	StoreReadings(ctx context.Context, rs []Reading) error
+	Quarantine(ctx context.Context, q Quarantined) error
+}
+
+// Defaults of Config.
+const (
+	DefaultQueueSize      = 1024
+	DefaultFlushInterval  = 10 * time.Millisecond
+	DefaultRetryMin       = 100 * time.Millisecond
+	DefaultRetryMax       = 10 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultCloseTimeout   = 10 * time.Second
+	// QoS is the quality of service of the subscription: at least once.
+	QoS = 1
+)
+
+// Config configures an Ingest.
+type Config struct {
+	// BrokerURL is the broker's address, "tcp://host:port" (paho's other
+	// schemes, such as ssl:// and ws://, work too). Required.
+	BrokerURL string
+	// ClientID identifies the persistent session; required, and it must
+	// stay the same from one run to the next, or the messages queued for
+	// the old session are never delivered.
+	ClientID string
+	// Username and Password are the server's broker credentials.
+	Username, Password string
+	// Topic is the filter subscribed to; DefaultTopic when empty. A shared
+	// subscription ("$share/{group}/" + DefaultTopic) spreads the readings
+	// over several servers.
+	Topic string
+	// QueueSize is the number of messages that may wait for the store;
+	// DefaultQueueSize when 0.
+	QueueSize int
+	// BatchSize is the most readings per StoreReadings call, 1 to
+	// MaxBatchSize; MaxBatchSize when 0.
+	BatchSize int
+	// FlushInterval is how long a reading may wait for its batch to fill
+	// before the batch is written anyway; DefaultFlushInterval when 0. Keep
+	// it short: the broker sends a session only so many unacknowledged
+	// messages (its inflight window), and when that window is smaller than
+	// BatchSize every batch waits the whole interval. (Mosquitto's
+	// max_inflight_messages defaults to 20; raise it well above
+	// MaxBatchSize.)
+	FlushInterval time.Duration
+	// Stations are the registered stations by id; readings of any other
+	// station are quarantined. See also Ingest.SetStations.
+	Stations map[string]sensors.Station
+	// Clock tells the time of reception; time.Now when nil.
+	Clock func() time.Time
+	// MaxFuture is how far ahead of Clock a reading's time may be;
+	// DefaultMaxFuture when 0.
+	MaxFuture time.Duration
+	// RetryMin and RetryMax bound the backoff between two attempts to
+	// write to a failing sink; DefaultRetryMin and DefaultRetryMax when 0.
+	RetryMin, RetryMax time.Duration
+	// ConnectTimeout bounds the first connection and subscription, in
+	// Start; DefaultConnectTimeout when 0.
+	ConnectTimeout time.Duration
+	// CloseTimeout bounds how long Close waits for the sink to take what
+	// was received; DefaultCloseTimeout when 0.
+	CloseTimeout time.Duration
+	// Logger receives the ingest's log; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// withDefaults checks cfg and fills in its defaults.
+func (cfg Config) withDefaults() (Config, error) {
+	u, err := url.Parse(cfg.BrokerURL)
+	switch {
+	case cfg.BrokerURL == "":
+		return cfg, errors.New("BrokerURL is required")
+	case err != nil || u.Host == "" || u.Scheme == "":
+		return cfg, fmt.Errorf("BrokerURL %q: want tcp://host:port", cfg.BrokerURL)
+	case cfg.ClientID == "":
+		return cfg, errors.New("ClientID is required: a fixed id keeps the persistent session")
+	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
+		return cfg, fmt.Errorf("BatchSize %d: must be 1 to %d", cfg.BatchSize, MaxBatchSize)
+	case cfg.QueueSize < 0, cfg.FlushInterval < 0, cfg.MaxFuture < 0, cfg.RetryMin < 0, cfg.RetryMax < 0,
+		cfg.ConnectTimeout < 0, cfg.CloseTimeout < 0:
+		return cfg, errors.New("sizes and durations must not be negative")
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = DefaultTopic
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = MaxBatchSize
+	}
+	def(&cfg.FlushInterval, DefaultFlushInterval)
+	def(&cfg.MaxFuture, DefaultMaxFuture)
+	def(&cfg.RetryMin, DefaultRetryMin)
+	def(&cfg.RetryMax, DefaultRetryMax)
+	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
+	def(&cfg.CloseTimeout, DefaultCloseTimeout)
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = cfg.RetryMin
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// item is one received message on its way to the sink: its readings, or
+// its quarantine entry.
+type item struct {
+	msg        paho.Message
+	readings   []Reading
+	quarantine *Quarantined
+}
+
+// Ingest is a running subscriber.
+//
+// The paho message handler never touches the sink. It parses the message
+// (cheap, bounded by MaxPayload) and puts it on a bounded queue; a single
+// batcher takes from the queue, writes batches of readings to the sink,
+// retrying with backoff while the sink fails, and acknowledges each message
+// only after its readings (or its quarantine entry) are stored.
+//
+// When the queue is full, the handler waits for room: it blocks the
+// delivery of that message, never drops it. paho runs each handler on its
+// own goroutine (SetOrderMatters(false)), so its network reader keeps
+// running and the connection's keepalive survives a long store outage;
+// what bounds the waiting handlers is the broker's inflight window, the
+// number of unacknowledged messages it sends a session before it holds the
+// rest back (Mosquitto's max_inflight_messages; the embedded broker's
+// MaxPending throttle, which then holds the devices back too). That window
+// is the backpressure: a slow store slows the broker, not the other way
+// round, and nothing is lost on the way. (With in-order delivery the
+// handler would block paho's reader instead: no PINGRESP would be read, and
+// after the keepalive and ping timeout, about 40 s of a stalled store, paho
+// would drop the connection and the broker would send the whole window
+// again. Order does not matter here: readings are keyed by their time.)
+type Ingest struct {
+	cfg    Config
+	sink   Sink
+	log    *slog.Logger
+	client paho.Client
+
+	stations atomic.Pointer[map[string]sensors.Station]
+
+	queue   chan item
+	closing chan struct{} // closed by Close: stop taking messages
+	done    chan struct{} // closed when the batcher has finished
+	// storeCtx is passed to the sink; cancelled when Close gives up.
+	storeCtx    context.Context
+	cancelStore context.CancelFunc
+
+	subscribed chan error // the outcome of the first subscription
+	subOnce    sync.Once
+	closeOnce  sync.Once
+	closeErr   error
+
+	received, stored, acked, quarantined, storeErrors, queueWaits atomic.Uint64
+	// byReason counts the quarantined messages by reason; its keys are
+	// Reasons, set at Start.
+	byReason map[Reason]*atomic.Uint64
+}
+
+// Start connects to the broker with a persistent session, subscribes to
+// cfg.Topic at QoS 1 and starts handing readings to sink. It returns once
+// the subscription is granted, or an error if the first connection or
+// subscription fails (wrong address or credentials, a topic the broker
+// refuses) or ctx ends first; after that the client reconnects by itself
+// whenever the connection drops, and resubscribes.
+func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("ingest.Start: %w", err)
+	}
+	if sink == nil {
+		return nil, errors.New("ingest.Start: a Sink is required")
+	}
+	storeCtx, cancel := context.WithCancel(context.Background())
+	in := &Ingest{
+		cfg:         cfg,
+		sink:        sink,
+		log:         cfg.Logger,
+		queue:       make(chan item, cfg.QueueSize),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
+		storeCtx:    storeCtx,
+		cancelStore: cancel,
+		subscribed:  make(chan error, 1),
+		byReason:    make(map[Reason]*atomic.Uint64, len(Reasons)),
+	}
+	in.SetStations(cfg.Stations)
+	for _, r := range Reasons {
+		in.byReason[r] = new(atomic.Uint64)
+	}
+	opts := paho.NewClientOptions().
+		AddBroker(cfg.BrokerURL).
+		SetClientID(cfg.ClientID).
+		SetUsername(cfg.Username).
+		SetPassword(cfg.Password).
+		SetProtocolVersion(4). // MQTT 3.1.1, without paho's fallback to 3.1
+		SetCleanSession(false).
+		SetResumeSubs(true).
+		SetOrderMatters(false).
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(false).
+		SetMaxReconnectInterval(10 * time.Second).
+		SetConnectTimeout(cfg.ConnectTimeout).
+		SetKeepAlive(30 * time.Second).
+		// The default handler is set before connecting: a persistent
+		// session's queued messages may arrive before the SUBSCRIBE of
+		// the new connection is answered.
+		SetDefaultPublishHandler(in.handle).
+		SetOnConnectHandler(in.onConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			in.log.Warn("ingest: connection to the broker lost; reconnecting", "broker", cfg.BrokerURL, "error", err)
+		})
+	in.client = paho.NewClient(opts)
+	go in.run()
+
+	fail := func(err error) (*Ingest, error) {
+		in.client.Disconnect(0)
+		close(in.closing)
+		cancel()
+		<-in.done
+		return nil, fmt.Errorf("ingest.Start: %s as %q: %w", cfg.BrokerURL, cfg.ClientID, err)
+	}
+	tok := in.client.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fail(fmt.Errorf("connect: %w", err))
+		}
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	select {
+	case err := <-in.subscribed:
+		if err != nil {
+			return fail(err)
+		}
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	case <-time.After(cfg.ConnectTimeout):
+		return fail(fmt.Errorf("subscribe to %s: no answer in %v", cfg.Topic, cfg.ConnectTimeout))
+	}
+	in.log.Info("ingest: subscribed", "broker", cfg.BrokerURL, "client", cfg.ClientID, "topic", cfg.Topic)
+	return in, nil
+}
+
+// onConnect subscribes on every (re)connection. With a persistent session
+// the broker keeps the subscription anyway; subscribing again is harmless
+// and covers a broker that lost its state.
+func (in *Ingest) onConnect(c paho.Client) {
+	tok := c.Subscribe(in.cfg.Topic, QoS, in.handle)
+	var err error
+	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
+		err = fmt.Errorf("subscribe to %s: no answer in %v", in.cfg.Topic, in.cfg.ConnectTimeout)
+	} else if err = tok.Error(); err != nil {
+		err = fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
+	} else {
+		for _, q := range tok.(*paho.SubscribeToken).Result() {
+			if q != QoS {
+				err = fmt.Errorf("subscribe to %s: the broker granted %#x, want QoS %d (is the topic allowed for %q?)",
+					in.cfg.Topic, q, QoS, in.cfg.Username)
+			}
+		}
+	}
+	if err != nil {
+		in.log.Error("ingest: subscription failed", "error", err)
+	}
+	in.subOnce.Do(func() { in.subscribed <- err })
+}
+
+// SetStations replaces the registered stations; messages handled from now
+// on are checked against the new set. The map is copied.
+func (in *Ingest) SetStations(stations map[string]sensors.Station) {
+	m := make(map[string]sensors.Station, len(stations))
+	for id, st := range stations {
+		m[id] = st
+	}
+	in.stations.Store(&m)
+}
+
+// handle is paho's message handler (see Ingest).
+func (in *Ingest) handle(_ paho.Client, m paho.Message) {
+	select {
+	case <-in.closing:
+		return // not acknowledged: the broker sends it again next session
+	default:
+	}
+	in.received.Add(1)
+	now := in.cfg.Clock()
+	p := Parser{Stations: *in.stations.Load(), MaxFuture: in.cfg.MaxFuture}
+	it := item{msg: m}
+	rs, err := p.Parse(m.Topic(), m.Payload(), now)
+	if err != nil {
+		rej, ok := err.(*RejectError)
+		if !ok {
+			rej = &RejectError{Reason: ReasonMalformed, Detail: err.Error()}
+		}
+		station, _ := StationFromTopic(m.Topic())
+		it.quarantine = &Quarantined{Topic: m.Topic(), Payload: m.Payload(), Station: station,
+			Reason: rej.Reason, Detail: rej.Detail, ReceivedAt: now}
+		in.quarantined.Add(1)
+		if c, ok := in.byReason[rej.Reason]; ok {
+			c.Add(1)
+		}
+		in.log.Warn("ingest: message quarantined", "reason", string(rej.Reason), "detail", rej.Detail,
+			"topic", m.Topic(), "bytes", len(m.Payload()), "duplicate", m.Duplicate())
+	} else {
+		it.readings = rs
+	}
+	select {
+	case in.queue <- it:
+		return
+	default:
+	}
+	in.queueWaits.Add(1)
+	select {
+	case in.queue <- it:
+	case <-in.closing:
+	}
+}
+
+// run is the batcher: it takes messages from the queue, writes their
+// readings in batches of at most cfg.BatchSize, and acknowledges them once
+// written. It returns after Close, having written what was queued (unless
+// Close gave up on the sink).
+func (in *Ingest) run() {
+	defer close(in.done)
+	var (
+		batch []item
+		n     int // readings in batch
+	)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(batch) > 0 {
+			in.store(batch)
+			batch, n = batch[:0], 0
+		}
+	}
+	take := func(it item) {
+		if it.quarantine != nil {
+			// Written in order: the batch before it first.
+			flush()
+			in.keep(it)
+			return
+		}
+		if n > 0 && n+len(it.readings) > in.cfg.BatchSize {
+			flush()
+		}
+		if len(batch) == 0 {
+			timer.Reset(in.cfg.FlushInterval)
+		}
+		batch = append(batch, it)
+		n += len(it.readings)
+		if n >= in.cfg.BatchSize {
+			flush()
+		}
+	}
+	for {
+		select {
+		case it := <-in.queue:
+			take(it)
+		case <-timer.C:
+			flush()
+		case <-in.closing:
+			for {
+				select {
+				case it := <-in.queue:
+					take(it)
+					continue
+				default:
+				}
+				break
+			}
+			flush()
+			return
+		}
+	}
+}
+
+// store writes the readings of batch in calls of at most cfg.BatchSize,
+// then acknowledges its messages. If the ingest gives up first (Close), it
+// acknowledges nothing.
+func (in *Ingest) store(batch []item) {
+	var rs []Reading
+	for _, it := range batch {
+		rs = append(rs, it.readings...)
+	}
+	for len(rs) > 0 {
+		chunk := rs[:min(len(rs), in.cfg.BatchSize)]
+		if !in.retry("store readings", func(ctx context.Context) error { return in.sink.StoreReadings(ctx, chunk) }) {
+			return
+		}
+		in.stored.Add(uint64(len(chunk)))
+		rs = rs[len(chunk):]
+	}
+	for _, it := range batch {
+		it.msg.Ack()
+		in.acked.Add(1)
+	}
+}
+
+// keep quarantines the message of it, then acknowledges it: it is stored,
+// in the quarantine, so the broker need not keep it.
+func (in *Ingest) keep(it item) {
+	if !in.retry("quarantine", func(ctx context.Context) error { return in.sink.Quarantine(ctx, *it.quarantine) }) {
+		return
+	}
+	it.msg.Ack()
+	in.acked.Add(1)
+}
+
+// retry calls f until it returns nil, backing off exponentially with
+// jitter between cfg.RetryMin and cfg.RetryMax, and reports true; or false
+// when Close gave up on the sink.
+func (in *Ingest) retry(op string, f func(context.Context) error) bool {
+	wait := in.cfg.RetryMin
+	for attempt := 1; ; attempt++ {
+		err := f(in.storeCtx)
+		if err == nil {
+			if attempt > 1 {
+				in.log.Info("ingest: sink recovered", "op", op, "attempts", attempt)
+			}
+			return true
+		}
+		in.storeErrors.Add(1)
+		if in.storeCtx.Err() != nil {
+			return false
+		}
+		d := wait/2 + rand.N(wait/2+1) // jitter: half to all of wait
+		in.log.Warn("ingest: sink failed; nothing acknowledged, retrying", "op", op, "attempt", attempt, "retry_in", d, "error", err)
+		select {
+		case <-time.After(d):
+		case <-in.storeCtx.Done():
+			return false
+		}
+		wait = min(2*wait, in.cfg.RetryMax)
+	}
+}
+
+// Close stops taking messages, gives the sink up to cfg.CloseTimeout to
+// store what was received (acknowledging it), and disconnects. Whatever is
+// not acknowledged by then stays with the broker, in the persistent
+// session, and is delivered again to the next Start with the same client
+// id. Close may be called more than once.
+func (in *Ingest) Close() error {
+	in.closeOnce.Do(func() {
+		close(in.closing)
+		select {
+		case <-in.done:
+		case <-time.After(in.cfg.CloseTimeout):
+			in.cancelStore()
+			<-in.done
+			in.closeErr = fmt.Errorf("ingest.Close: the sink did not take the received messages in %v; "+
+				"the broker keeps them for the next session", in.cfg.CloseTimeout)
+		}
+		in.cancelStore()
+		in.client.Disconnect(250)
+	})
+	return in.closeErr
+}
+
+// Stats are counters of an ingest since it started.
+type Stats struct {
+	// Received counts the messages delivered by the broker, redeliveries
+	// included.
+	Received uint64
+	// Stored counts the readings the sink took (duplicates included: the
+	// sink tells no difference to the ingest).
+	Stored uint64
+	// Acked counts the messages acknowledged to the broker.
+	Acked uint64
+	// Quarantined counts the refused messages, ByReason by reason (every
+	// Reason present, zeros included).
+	Quarantined uint64
+	ByReason    map[Reason]uint64
+	// StoreErrors counts the sink calls that failed (and were retried).
+	StoreErrors uint64
+	// QueueWaits counts the messages that found the queue full and waited.
+	QueueWaits uint64
+	// Queued is the number of messages in the queue now.
+	Queued int
+	// Connected reports whether the client is connected now.
+	Connected bool
+}
+
+// Stats returns the ingest's counters.
+func (in *Ingest) Stats() Stats {
+	s := Stats{
+		Received:    in.received.Load(),
+		Stored:      in.stored.Load(),
+		Acked:       in.acked.Load(),
+		Quarantined: in.quarantined.Load(),
+		ByReason:    make(map[Reason]uint64, len(Reasons)),
+		StoreErrors: in.storeErrors.Load(),
+		QueueWaits:  in.queueWaits.Load(),
+		Queued:      len(in.queue),
+		Connected:   in.client.IsConnectionOpen(),
+	}
+	for r, c := range in.byReason {
+		s.ByReason[r] = c.Load()
+	}
+	return s
+}
