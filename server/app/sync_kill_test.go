@@ -13,9 +13,6 @@ import (
 	"time"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
-	"github.com/baoshui/baoshui/server/demo"
-	"github.com/baoshui/baoshui/server/enforcement"
-	"github.com/baoshui/baoshui/server/records"
 )
 
 // TestSyncKilledMidPushLosesNothingAndDoublesNothing has every officer's
@@ -136,22 +133,7 @@ func TestSyncKilledMidPushLosesNothingAndDoublesNothing(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d phones: %d of %d mutations answered as new; the rest were applied before the kill and answered from the ledger after it", len(phones), acked.Load(), len(recs))
 
-	var want enforcement.Counts
-	for _, r := range recs {
-		for _, c := range r.Contributions() {
-			want.Add(c.Counts, 1)
-		}
-	}
-	office := newClient(t, base).login("office", demo.Password)
-	var rep records.TotalsReport
-	office.do("GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01", nil, &rep)
-	if fmt.Sprint(rep.Totals) != fmt.Sprint(want.Totals()) {
-		t.Errorf("totals after the kill and the retries\n got %+v\nwant %+v", rep.Totals, want.Totals())
-	}
-	var ver records.AuditReport
-	if st := office.do("GET", "/api/v1/audit/verify", nil, &ver); st != 200 || !ver.OK {
-		t.Errorf("audit after the kill: %d %+v", st, ver)
-	}
+	k.checkTotalsAndAudit(t, recs)
 	// Every phone's next push is expected right after its last mutation.
 	for _, ph := range phones {
 		last := ph.muts[len(ph.muts)-1]
