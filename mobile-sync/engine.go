@@ -71,11 +71,23 @@ type Applier interface {
 	Apply(ctx context.Context, actor Actor, m Mutation, meta Meta) (Outcome, error)
 }
 
+// BatchApplier is an Applier that can apply a run of mutations at once (so
+// that a push of 500 records shares the store's group commits). It applies
+// ms in order, meta.Seq set to each mutation's seq, with the same contract
+// as Apply, and returns the outcomes of a prefix of ms: all of them, or
+// those before a failure of the server itself, with the error.
+type BatchApplier interface {
+	Applier
+	ApplyBatch(ctx context.Context, actor Actor, ms []Mutation, meta Meta) ([]Outcome, error)
+}
+
 // Ledger stores each device's results by (device, seq): inserts with a
 // deterministic id, so that a second writer of the same seq gets ErrExists.
 type Ledger interface {
 	Get(ctx context.Context, device string, seq int64) (Result, error)
-	Put(ctx context.Context, device string, r Result) error
+	// PutMany stores the results and answers one error per result: nil,
+	// one wrapping ErrExists, or a failure.
+	PutMany(ctx context.Context, device string, rs []Result) []error
 	// Last returns the highest seq stored for the device, 0 for none.
 	Last(ctx context.Context, device string) (int64, error)
 }
@@ -191,40 +203,100 @@ func (e *Engine) Push(ctx context.Context, actor Actor, req PushRequest) (PushRe
 			return PushResponse{}, &GapError{Expected: st.next, Got: first}
 		}
 	}
-	for _, m := range req.Mutations {
+	// Seqs below st.next are answered from the ledger. One the ledger does
+	// not hold (an instance stopped between storing later results and this
+	// one) is applied again, which the Applier makes harmless.
+	results := make([]Result, len(req.Mutations))
+	var fresh []int // indexes of the mutations to apply, in order
+	for i, m := range req.Mutations {
 		if m.Seq < st.next {
 			r, err := e.ledger.Get(ctx, req.DeviceID, m.Seq)
-			if err != nil {
+			if err == nil {
+				r.Replayed = true
+				results[i] = r
+				continue
+			}
+			if !errors.Is(err, ErrNotFound) {
 				return PushResponse{}, fmt.Errorf("mobilesync: push: replay of seq %d: %w", m.Seq, err)
 			}
-			r.Replayed = true
-			resp.Results = append(resp.Results, r)
-			continue
 		}
-		meta.Seq = m.Seq
-		out, err := e.applier.Apply(ctx, actor, m, meta)
-		if err != nil {
-			resp.NextSeq = st.next
-			return resp, fmt.Errorf("mobilesync: push: seq %d: %w", m.Seq, err)
-		}
-		r := Result{Seq: m.Seq, Status: out.Status, RecordID: out.RecordID, Rev: out.Rev, ServerTime: now,
+		fresh = append(fresh, i)
+	}
+	ms := make([]Mutation, len(fresh))
+	for j, i := range fresh {
+		ms[j] = req.Mutations[i]
+	}
+	outs, aerr := e.apply(ctx, actor, ms, meta)
+	stored := make([]Result, len(outs))
+	for j, out := range outs {
+		stored[j] = Result{Seq: ms[j].Seq, Status: out.Status, RecordID: out.RecordID, Rev: out.Rev, ServerTime: now,
 			Problem: out.Problem, Current: out.Current}
-		if err := e.ledger.Put(ctx, req.DeviceID, r); errors.Is(err, ErrExists) {
+	}
+	done := 0 // the results of fresh[:done] are in the ledger
+	for j, err := range e.ledger.PutMany(ctx, req.DeviceID, stored) {
+		if errors.Is(err, ErrExists) {
 			// Another server instance stored this seq first: its result
 			// is the one the device must see.
-			if r, err = e.ledger.Get(ctx, req.DeviceID, m.Seq); err != nil {
-				return resp, fmt.Errorf("mobilesync: push: seq %d: %w", m.Seq, err)
+			r, gerr := e.ledger.Get(ctx, req.DeviceID, stored[j].Seq)
+			if gerr != nil {
+				aerr = fmt.Errorf("seq %d: %w", stored[j].Seq, gerr)
+				break
 			}
 			r.Replayed = true
+			stored[j] = r
 		} else if err != nil {
-			resp.NextSeq = st.next
-			return resp, fmt.Errorf("mobilesync: push: seq %d: %w", m.Seq, err)
+			aerr = fmt.Errorf("seq %d: %w", stored[j].Seq, err)
+			break
 		}
-		resp.Results = append(resp.Results, r)
-		st.next = m.Seq + 1
+		results[fresh[j]] = stored[j]
+		done = j + 1
+	}
+	n := len(req.Mutations) // the answered prefix
+	if done < len(fresh) {
+		n = fresh[done]
+	}
+	resp.Results = append(resp.Results, results[:n]...)
+	if n > 0 {
+		st.next = max(st.next, req.Mutations[n-1].Seq+1)
+	}
+	resp.NextSeq = st.next
+	if done < len(fresh) {
+		if aerr == nil {
+			aerr = errors.New("not applied")
+		}
+		// The next push starts again from the first unanswered seq.
+		st.next = min(st.next, req.Mutations[n].Seq)
+		resp.NextSeq = st.next
+		return resp, fmt.Errorf("mobilesync: push: %w", aerr)
 	}
 	resp.NextSeq = max(st.next, last+1)
 	return resp, nil
+}
+
+// apply applies ms in order through the Applier, at once when it is a
+// BatchApplier. It returns the outcomes of a prefix of ms; an error says why
+// the rest was not applied.
+func (e *Engine) apply(ctx context.Context, actor Actor, ms []Mutation, meta Meta) ([]Outcome, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	if b, ok := e.applier.(BatchApplier); ok {
+		outs, err := b.ApplyBatch(ctx, actor, ms, meta)
+		if err == nil && len(outs) != len(ms) {
+			err = fmt.Errorf("the applier answered %d of %d mutations", len(outs), len(ms))
+		}
+		return outs[:min(len(outs), len(ms))], err
+	}
+	outs := make([]Outcome, 0, len(ms))
+	for _, m := range ms {
+		meta.Seq = m.Seq
+		out, err := e.applier.Apply(ctx, actor, m, meta)
+		if err != nil {
+			return outs, fmt.Errorf("seq %d: %w", m.Seq, err)
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
 }
 
 func (e *Engine) device(id string) *deviceState {

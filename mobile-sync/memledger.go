@@ -27,18 +27,22 @@ func (l *MemoryLedger) Get(_ context.Context, device string, seq int64) (Result,
 	return r, nil
 }
 
-// Put implements Ledger.
-func (l *MemoryLedger) Put(_ context.Context, device string, r Result) error {
+// PutMany implements Ledger.
+func (l *MemoryLedger) PutMany(_ context.Context, device string, rs []Result) []error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m[device] == nil {
 		l.m[device] = map[int64]Result{}
 	}
-	if _, ok := l.m[device][r.Seq]; ok {
-		return fmt.Errorf("ledger %s:%d: %w", device, r.Seq, ErrExists)
+	errs := make([]error, len(rs))
+	for i, r := range rs {
+		if _, ok := l.m[device][r.Seq]; ok {
+			errs[i] = fmt.Errorf("ledger %s:%d: %w", device, r.Seq, ErrExists)
+			continue
+		}
+		l.m[device][r.Seq] = r
 	}
-	l.m[device][r.Seq] = r
-	return nil
+	return errs
 }
 
 // Last implements Ledger.

@@ -463,27 +463,97 @@ type Result struct {
 // same id exists, it returns the stored record with Created false when the
 // bodies are the same, and an error wrapping ErrConflict when they differ.
 func (s *Service) Create(ctx context.Context, actor Actor, r enforcement.Record) (Result, error) {
-	r.Rev = 1
-	r.CreatedBy, r.RecordedBy = actor.Username, actor.Username
-	r.BodySHA256 = r.CanonicalHash()
-	r.UnitPath = s.units.Path(r.Unit)
-	s.derive(&r)
-	return s.submit(ctx, &op{kind: opCreate, rec: r, actor: actor})
+	return s.submit(ctx, s.newOp(actor, Write{Op: WriteCreate, Record: r}))
 }
 
 // Correct stores r as a new revision superseding baseRev, which must be the
 // record's current revision (ErrConflict otherwise, with the current record).
 func (s *Service) Correct(ctx context.Context, actor Actor, baseRev int64, r enforcement.Record) (Result, error) {
-	r.UnitPath = s.units.Path(r.Unit)
-	r.RecordedBy = actor.Username
-	r.BodySHA256 = r.CanonicalHash()
-	s.derive(&r)
-	return s.submit(ctx, &op{kind: opCorrect, rec: r, baseRev: baseRev, actor: actor})
+	return s.submit(ctx, s.newOp(actor, Write{Op: WriteCorrect, Record: r, BaseRev: baseRev}))
 }
 
 // Void marks the record void from a new revision on; it then counts nowhere.
 func (s *Service) Void(ctx context.Context, actor Actor, id string, baseRev int64, reason string) (Result, error) {
-	return s.submit(ctx, &op{kind: opVoid, rec: enforcement.Record{ID: id}, baseRev: baseRev, reason: reason, actor: actor})
+	return s.submit(ctx, s.newOp(actor, Write{Op: WriteVoid, ID: id, BaseRev: baseRev, Reason: reason}))
+}
+
+// WriteOp is what a Write does.
+type WriteOp int
+
+// The write operations.
+const (
+	WriteCreate WriteOp = iota
+	WriteCorrect
+	WriteVoid
+)
+
+// Write is one write of a batch: a Create (Record prepared by Prepare), a
+// Correct (Record and BaseRev) or a Void (ID, BaseRev, Reason; Sync, when
+// set, is recorded as the origin of the void revision).
+type Write struct {
+	Op      WriteOp
+	Record  enforcement.Record
+	ID      string
+	BaseRev int64
+	Reason  string
+	Sync    *enforcement.SyncOrigin
+}
+
+// WriteBatch performs the writes in order, as Create, Correct and Void do
+// one by one, but queues them all before waiting, so that they share group
+// commits. Writes to the same record are applied in the order given. It
+// returns one result and one error per write.
+func (s *Service) WriteBatch(ctx context.Context, actor Actor, ws []Write) ([]Result, []error) {
+	ops := make([]*op, len(ws))
+	res, errs := make([]Result, len(ws)), make([]error, len(ws))
+	queued := 0
+	for i, w := range ws {
+		ops[i] = s.newOp(actor, w)
+		ops[i].done = make(chan struct{})
+		if errs[i] = s.enqueue(ctx, ops[i]); errs[i] != nil {
+			break
+		}
+		queued++
+	}
+	for i := range ws {
+		switch {
+		case i >= queued:
+			if errs[i] == nil {
+				errs[i] = errs[queued]
+			}
+		default:
+			select {
+			case <-ops[i].done:
+				res[i], errs[i] = ops[i].res, ops[i].err
+			case <-ctx.Done():
+				errs[i] = fmt.Errorf("records: %w: %v", enforcement.ErrUnavailable, ctx.Err())
+			}
+		}
+	}
+	return res, errs
+}
+
+// newOp prepares the op for w: the derived fields of a created or corrected
+// record are filled in the caller's goroutine, not the writer's.
+func (s *Service) newOp(actor Actor, w Write) *op {
+	r := w.Record
+	switch w.Op {
+	case WriteCreate:
+		r.Rev = 1
+		r.CreatedBy, r.RecordedBy = actor.Username, actor.Username
+		r.BodySHA256 = r.CanonicalHash()
+		r.UnitPath = s.units.Path(r.Unit)
+		s.derive(&r)
+		return &op{kind: opCreate, rec: r, actor: actor}
+	case WriteCorrect:
+		r.UnitPath = s.units.Path(r.Unit)
+		r.RecordedBy = actor.Username
+		r.BodySHA256 = r.CanonicalHash()
+		s.derive(&r)
+		return &op{kind: opCorrect, rec: r, baseRev: w.BaseRev, actor: actor}
+	default:
+		return &op{kind: opVoid, rec: enforcement.Record{ID: w.ID}, baseRev: w.BaseRev, reason: w.Reason, actor: actor, sync: w.Sync}
+	}
 }
 
 // Audit appends an entry for a write made elsewhere (units, users, devices),

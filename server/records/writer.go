@@ -29,6 +29,7 @@ type op struct {
 	reason  string
 	actor   Actor
 	entry   audit.Entry
+	sync    *enforcement.SyncOrigin // the origin of a void revision
 
 	// filled in by the writer
 	old      *enforcement.Record // the revision a correct or void supersedes
@@ -228,6 +229,7 @@ func (s *Service) plan(ctx context.Context, o *op, now time.Time) error {
 			o.rec = old
 			o.rec.Voided, o.rec.VoidReason = true, o.reason
 			o.rec.RecordedBy = o.actor.Username
+			o.rec.Sync = o.sync
 		} else {
 			if o.rec.Kind != old.Kind {
 				return fmt.Errorf("records: correct: %w: kind cannot change from %s to %s", enforcement.ErrInvalid, old.Kind, o.rec.Kind)

@@ -53,19 +53,24 @@ func (l Ledger) Get(ctx context.Context, device string, seq int64) (mobilesync.R
 	return r, nil
 }
 
-// Put implements mobilesync.Ledger: an insert; a seq already stored gives
-// an error wrapping mobilesync.ErrExists.
-func (l Ledger) Put(ctx context.Context, device string, r mobilesync.Result) error {
-	d := ledgerDoc{ID: LedgerID(device, r.Seq), Device: device, Seq: r.Seq, Status: string(r.Status), RecordID: r.RecordID,
-		Rev: r.Rev, ServerTime: r.ServerTime, Problem: string(r.Problem), Current: string(r.Current)}
-	err := l.s.insertMany(ctx, colSyncLedger, []any{d})[0]
-	if errors.Is(err, ErrDuplicate) {
-		return fmt.Errorf("store: ledger %s: %w", d.ID, mobilesync.ErrExists)
+// PutMany implements mobilesync.Ledger: inserts in bulk; a seq already
+// stored gives an error wrapping mobilesync.ErrExists.
+func (l Ledger) PutMany(ctx context.Context, device string, rs []mobilesync.Result) []error {
+	docs := make([]any, len(rs))
+	for i, r := range rs {
+		docs[i] = ledgerDoc{ID: LedgerID(device, r.Seq), Device: device, Seq: r.Seq, Status: string(r.Status), RecordID: r.RecordID,
+			Rev: r.Rev, ServerTime: r.ServerTime, Problem: string(r.Problem), Current: string(r.Current)}
 	}
-	if err != nil {
-		return fmt.Errorf("store: ledger %s: %w", d.ID, err)
+	errs := l.s.insertMany(ctx, colSyncLedger, docs)
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, ErrDuplicate):
+			errs[i] = fmt.Errorf("store: ledger %s: %w", LedgerID(device, rs[i].Seq), mobilesync.ErrExists)
+		case err != nil:
+			errs[i] = fmt.Errorf("store: ledger %s: %w", LedgerID(device, rs[i].Seq), err)
+		}
 	}
-	return nil
+	return errs
 }
 
 // Last implements mobilesync.Ledger with O(log n) lookups by _id: a

@@ -205,20 +205,28 @@ func TestSyncLedger(t *testing.T) {
 			t.Fatalf("empty ledger: last %d %v", n, err)
 		}
 		at := time.Date(2020, 7, 4, 10, 0, 0, 0, time.UTC)
+		var rs []mobilesync.Result
 		for seq := int64(1); seq <= 37; seq++ {
 			r := mobilesync.Result{Seq: seq, Status: mobilesync.StatusApplied, RecordID: fmt.Sprint("r", seq), Rev: 1, ServerTime: at}
 			if seq == 5 {
 				r.Status, r.Problem = mobilesync.StatusRejected, []byte(`{"type":"/problems/validation"}`)
 			}
-			if err := l.Put(ctx, "phone-1", r); err != nil {
-				t.Fatal(err)
+			rs = append(rs, r)
+		}
+		// Two calls, the second one across the store's bulk limit.
+		for _, part := range [][]mobilesync.Result{rs[:3], rs[3:]} {
+			for i, err := range l.PutMany(ctx, "phone-1", part) {
+				if err != nil {
+					t.Fatalf("seq %d: %v", part[i].Seq, err)
+				}
 			}
 		}
-		if err := l.Put(ctx, "phone-1", mobilesync.Result{Seq: 7, Status: mobilesync.StatusApplied}); !errors.Is(err, mobilesync.ErrExists) {
-			t.Errorf("seq 7 twice: %v, want ErrExists", err)
+		errs := l.PutMany(ctx, "phone-1", []mobilesync.Result{{Seq: 7, Status: mobilesync.StatusApplied}, {Seq: 38, Status: mobilesync.StatusApplied}})
+		if !errors.Is(errs[0], mobilesync.ErrExists) || errs[1] != nil {
+			t.Errorf("seq 7 twice, 38 new: %v, want ErrExists and nil", errs)
 		}
-		if n, err := l.Last(ctx, "phone-1"); err != nil || n != 37 {
-			t.Errorf("last: %d %v, want 37", n, err)
+		if n, err := l.Last(ctx, "phone-1"); err != nil || n != 38 {
+			t.Errorf("last: %d %v, want 38", n, err)
 		}
 		if n, err := l.Last(ctx, "phone-2"); err != nil || n != 0 {
 			t.Errorf("another device: %d %v", n, err)
@@ -227,8 +235,8 @@ func TestSyncLedger(t *testing.T) {
 		if err != nil || r.Status != mobilesync.StatusRejected || string(r.Problem) != `{"type":"/problems/validation"}` || !r.ServerTime.Equal(at) {
 			t.Errorf("seq 5: %+v %v", r, err)
 		}
-		if _, err := l.Get(ctx, "phone-1", 38); !errors.Is(err, mobilesync.ErrNotFound) {
-			t.Errorf("seq 38: %v", err)
+		if _, err := l.Get(ctx, "phone-1", 39); !errors.Is(err, mobilesync.ErrNotFound) {
+			t.Errorf("seq 39: %v", err)
 		}
 	})
 }

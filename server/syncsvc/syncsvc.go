@@ -20,7 +20,7 @@ import (
 )
 
 // Applier applies mutations to the records; it implements
-// mobilesync.Applier.
+// mobilesync.BatchApplier.
 type Applier struct {
 	Records  *records.Service
 	Accounts *accounts.Service
@@ -45,20 +45,68 @@ func rejected(id string, status int, slug, title, detail string, fields []enforc
 // Apply implements mobilesync.Applier. Everything the device got wrong is
 // an Outcome; only a failure of the store is an error.
 func (a *Applier) Apply(ctx context.Context, actor mobilesync.Actor, m mobilesync.Mutation, meta mobilesync.Meta) (mobilesync.Outcome, error) {
-	p := auth.Principal{Username: actor.Username, Role: auth.Role(actor.Role), Unit: actor.Unit}
-	origin := &enforcement.SyncOrigin{DeviceID: meta.DeviceID, Seq: meta.Seq, ClockOffsetMs: meta.ClockOffset.Milliseconds(), ClockSuspect: meta.ClockSuspect}
-	who := records.Actor{Username: actor.Username}
-	var out mobilesync.Outcome
-	var err error
-	switch m.Op {
-	case mobilesync.OpCreate:
-		out, err = a.create(ctx, p, who, m, origin)
-	case mobilesync.OpCorrect:
-		out, err = a.correct(ctx, p, who, m, origin)
-	case mobilesync.OpVoid:
-		out, err = a.void(ctx, p, who, m)
+	meta.Seq = m.Seq
+	outs, err := a.ApplyBatch(ctx, actor, []mobilesync.Mutation{m}, meta)
+	if err != nil {
+		return mobilesync.Outcome{}, err
 	}
-	return a.outcome(out, err, p)
+	return outs[0], nil
+}
+
+// ApplyBatch implements mobilesync.BatchApplier: it checks each mutation in
+// order and hands runs of writes to the record service at once, so that
+// they share its group commits. A run ends before a mutation that touches a
+// record the run already touches, so that the mutation is checked against
+// the state the run leaves.
+func (a *Applier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms []mobilesync.Mutation, meta mobilesync.Meta) ([]mobilesync.Outcome, error) {
+	p := auth.Principal{Username: actor.Username, Role: auth.Role(actor.Role), Unit: actor.Unit}
+	who := records.Actor{Username: actor.Username}
+	outs := make([]mobilesync.Outcome, len(ms))
+	var run []records.Write
+	var runIx []int
+	touched := map[string]bool{}
+	flush := func() (int, error) {
+		res, errs := a.Records.WriteBatch(ctx, who, run)
+		for k, i := range runIx {
+			out, err := a.outcome(run[k], res[k], errs[k], p, meta.DeviceID, ms[i].Seq)
+			if err != nil {
+				return i, err
+			}
+			outs[i] = out
+		}
+		run, runIx = run[:0], runIx[:0]
+		clear(touched)
+		return len(ms), nil
+	}
+	for i, m := range ms {
+		id := m.RecordID
+		var r enforcement.Record
+		var bad *mobilesync.Outcome
+		if m.Op != mobilesync.OpVoid {
+			if r, bad = a.decode(m.Record); bad == nil {
+				id = r.ID
+			}
+		}
+		if bad == nil && touched[id] {
+			if n, err := flush(); err != nil {
+				return outs[:n], err
+			}
+		}
+		if bad == nil {
+			origin := &enforcement.SyncOrigin{DeviceID: meta.DeviceID, Seq: m.Seq, ClockOffsetMs: meta.ClockOffset.Milliseconds(), ClockSuspect: meta.ClockSuspect}
+			var w records.Write
+			if w, bad = a.plan(p, m, r, origin); bad == nil {
+				run, runIx = append(run, w), append(runIx, i)
+				touched[id] = true
+				continue
+			}
+		}
+		outs[i] = *bad
+	}
+	if n, err := flush(); err != nil {
+		return outs[:n], err
+	}
+	return outs, nil
 }
 
 // decode turns a mutation's record into a prepared record, or a rejection.
@@ -82,60 +130,40 @@ func (a *Applier) decode(raw json.RawMessage) (enforcement.Record, *mobilesync.O
 	return enforcement.Record{}, &out
 }
 
-func (a *Applier) create(ctx context.Context, p auth.Principal, who records.Actor, m mobilesync.Mutation, origin *enforcement.SyncOrigin) (mobilesync.Outcome, error) {
-	r, bad := a.decode(m.Record)
-	if bad != nil {
-		return *bad, nil
+// plan authorises one decoded mutation under the REST API's policy and
+// turns it into a write, or into the outcome that rejects it.
+func (a *Applier) plan(p auth.Principal, m mobilesync.Mutation, r enforcement.Record, origin *enforcement.SyncOrigin) (records.Write, *mobilesync.Outcome) {
+	switch m.Op {
+	case mobilesync.OpCreate:
+		if !auth.Allow(p, auth.ActRecordCreate, &auth.Object{Unit: r.Unit, CreatedBy: p.Username}, a.Accounts.Units) {
+			out := rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this", "you may not create records for unit "+r.Unit, nil)
+			return records.Write{}, &out
+		}
+		r.Sync = origin
+		return records.Write{Op: records.WriteCreate, Record: r}, nil
+	case mobilesync.OpCorrect:
+		h, ok := a.Records.Head(r.ID)
+		if out, ok := a.may(p, auth.ActRecordCorrect, r.ID, h, ok); !ok {
+			return records.Write{}, &out
+		}
+		if !auth.Allow(p, auth.ActRecordCreate, &auth.Object{Unit: r.Unit, CreatedBy: h.CreatedBy}, a.Accounts.Units) {
+			out := rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this", "you may not move the record to unit "+r.Unit, nil)
+			return records.Write{}, &out
+		}
+		r.Sync = origin
+		return records.Write{Op: records.WriteCorrect, Record: r, BaseRev: m.BaseRev}, nil
+	default:
+		h, ok := a.Records.Head(m.RecordID)
+		if out, ok := a.may(p, auth.ActRecordVoid, m.RecordID, h, ok); !ok {
+			return records.Write{}, &out
+		}
+		if strings.TrimSpace(m.Reason) == "" || len(m.Reason) > 2000 {
+			out := rejected(m.RecordID, http.StatusUnprocessableEntity, "validation", "The input breaks a rule", "see errors",
+				[]enforcement.FieldError{{Field: "reason", Detail: "required, at most 2000 bytes"}})
+			return records.Write{}, &out
+		}
+		return records.Write{Op: records.WriteVoid, ID: m.RecordID, BaseRev: m.BaseRev, Reason: m.Reason, Sync: origin}, nil
 	}
-	if !auth.Allow(p, auth.ActRecordCreate, &auth.Object{Unit: r.Unit, CreatedBy: p.Username}, a.Accounts.Units) {
-		return rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this", "you may not create records for unit "+r.Unit, nil), nil
-	}
-	r.Sync = origin
-	res, err := a.Records.Create(ctx, who, r)
-	if err != nil {
-		return mobilesync.Outcome{RecordID: r.ID}, err
-	}
-	status := mobilesync.StatusApplied
-	if !res.Created {
-		status = mobilesync.StatusDuplicate
-	}
-	return mobilesync.Outcome{Status: status, RecordID: res.Record.ID, Rev: res.Record.Rev}, nil
-}
-
-func (a *Applier) correct(ctx context.Context, p auth.Principal, who records.Actor, m mobilesync.Mutation, origin *enforcement.SyncOrigin) (mobilesync.Outcome, error) {
-	r, bad := a.decode(m.Record)
-	if bad != nil {
-		return *bad, nil
-	}
-	h, ok := a.Records.Head(r.ID)
-	if out, ok := a.may(p, auth.ActRecordCorrect, r.ID, h, ok); !ok {
-		return out, nil
-	}
-	if !auth.Allow(p, auth.ActRecordCreate, &auth.Object{Unit: r.Unit, CreatedBy: h.CreatedBy}, a.Accounts.Units) {
-		return rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this", "you may not move the record to unit "+r.Unit, nil), nil
-	}
-	r.Sync = origin
-	res, err := a.Records.Correct(ctx, who, m.BaseRev, r)
-	if err != nil {
-		return mobilesync.Outcome{RecordID: r.ID}, err
-	}
-	return mobilesync.Outcome{Status: mobilesync.StatusApplied, RecordID: res.Record.ID, Rev: res.Record.Rev}, nil
-}
-
-func (a *Applier) void(ctx context.Context, p auth.Principal, who records.Actor, m mobilesync.Mutation) (mobilesync.Outcome, error) {
-	h, ok := a.Records.Head(m.RecordID)
-	if out, ok := a.may(p, auth.ActRecordVoid, m.RecordID, h, ok); !ok {
-		return out, nil
-	}
-	if strings.TrimSpace(m.Reason) == "" || len(m.Reason) > 2000 {
-		return rejected(m.RecordID, http.StatusUnprocessableEntity, "validation", "The input breaks a rule", "see errors",
-			[]enforcement.FieldError{{Field: "reason", Detail: "required, at most 2000 bytes"}}), nil
-	}
-	res, err := a.Records.Void(ctx, who, m.RecordID, m.BaseRev, m.Reason)
-	if err != nil {
-		return mobilesync.Outcome{RecordID: m.RecordID}, err
-	}
-	return mobilesync.Outcome{Status: mobilesync.StatusApplied, RecordID: res.Record.ID, Rev: res.Record.Rev}, nil
 }
 
 // may checks that p may see the record (404 otherwise, as the REST API
@@ -151,16 +179,30 @@ func (a *Applier) may(p auth.Principal, act auth.Action, id string, h records.He
 	return mobilesync.Outcome{}, true
 }
 
-// outcome turns the record service's errors into outcomes: conflicts and
-// broken rules are the device's; an unavailable store is the server's.
-func (a *Applier) outcome(out mobilesync.Outcome, err error, p auth.Principal) (mobilesync.Outcome, error) {
+// outcome turns the result of a write into the mutation's outcome:
+// conflicts and broken rules are the device's; an unavailable store is the
+// server's (an error). A conflict whose current revision was stored by this
+// very mutation (device and seq) is a write that a crash kept out of the
+// ledger: it is answered as a duplicate.
+func (a *Applier) outcome(w records.Write, res records.Result, err error, p auth.Principal, device string, seq int64) (mobilesync.Outcome, error) {
+	id := w.Record.ID
+	if w.Op == records.WriteVoid {
+		id = w.ID
+	}
 	if err == nil {
-		return out, nil
+		status := mobilesync.StatusApplied
+		if !res.Created {
+			status = mobilesync.StatusDuplicate
+		}
+		return mobilesync.Outcome{Status: status, RecordID: res.Record.ID, Rev: res.Record.Rev}, nil
 	}
 	var ce *records.ConflictError
 	switch {
 	case errors.As(err, &ce):
-		c := mobilesync.Outcome{Status: mobilesync.StatusConflict, RecordID: out.RecordID, Rev: ce.Current.Rev}
+		if o := ce.Current.Sync; o != nil && o.DeviceID == device && o.Seq == seq {
+			return mobilesync.Outcome{Status: mobilesync.StatusDuplicate, RecordID: id, Rev: ce.Current.Rev}, nil
+		}
+		c := mobilesync.Outcome{Status: mobilesync.StatusConflict, RecordID: id, Rev: ce.Current.Rev}
 		if ce.Current.ID != "" && auth.Allow(p, auth.ActRecordRead, &auth.Object{Unit: ce.Current.Unit, CreatedBy: ce.Current.CreatedBy}, a.Accounts.Units) {
 			c.Current, _ = json.Marshal(ce.Current)
 		}
@@ -171,9 +213,9 @@ func (a *Applier) outcome(out mobilesync.Outcome, err error, p auth.Principal) (
 		if errors.As(err, &verr) {
 			fields = verr.Fields
 		}
-		return rejected(out.RecordID, http.StatusUnprocessableEntity, "validation", "The input breaks a rule", err.Error(), fields), nil
+		return rejected(id, http.StatusUnprocessableEntity, "validation", "The input breaks a rule", err.Error(), fields), nil
 	case errors.Is(err, enforcement.ErrNotFound):
-		return rejected(out.RecordID, http.StatusNotFound, "not-found", "No such resource", err.Error(), nil), nil
+		return rejected(id, http.StatusNotFound, "not-found", "No such resource", err.Error(), nil), nil
 	}
 	return mobilesync.Outcome{}, fmt.Errorf("syncsvc: apply: %w", err)
 }
