@@ -2,11 +2,36 @@ package records
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/baoshui/baoshui/server/enforcement"
 )
+
+// ErrCursorExpired is returned by Changes for a cursor older than a void
+// that has left the feed: its holder must sync again from the beginning.
+var ErrCursorExpired = errors.New("the cursor is older than the tombstone retention; sync again from the beginning")
+
+// VoidMark is the server sequence and time (unix ms) of a void.
+type VoidMark struct{ Seq, AtMs int64 }
+
+// tombstoneHorizon is the highest server sequence of a void older than the
+// retention (0 for none): voids up to it have left the feed. s.mu must be
+// held.
+func (s *Service) tombstoneHorizon() int64 {
+	if s.retention <= 0 {
+		return 0
+	}
+	cut := s.now().Add(-s.retention).UnixMilli()
+	var h int64
+	for _, v := range s.voids {
+		if v.AtMs < cut {
+			h = max(h, v.Seq)
+		}
+	}
+	return h
+}
 
 // ChangePage is one page of a sync pull: the current revision of every
 // record changed after the cursor, oldest change first. A voided record is
@@ -41,7 +66,9 @@ func decodeChange(s string) (change, error) {
 }
 
 // Changes returns the records visible to the caller that changed after
-// cursor ("" = from the beginning), by server sequence, at most limit. The
+// cursor ("" = from the beginning), by server sequence, at most limit.
+// Voids older than the tombstone retention are left out; a cursor from
+// before the newest of them gives ErrCursorExpired. The
 // writer applies a batch to memory at once and in sequence order, so a page
 // never holds a change without the ones before it: paging while writes
 // happen skips nothing. The next cursor is the last change returned (or the
@@ -62,10 +89,15 @@ func (s *Service) Changes(ctx context.Context, cursor string, limit int, visible
 	var hits []hit
 	seen := map[[2]uint32]bool{}
 	s.mu.RLock()
+	horizon := s.tombstoneHorizon()
+	if cursor != "" && after.seq < horizon {
+		s.mu.RUnlock()
+		return ChangePage{}, fmt.Errorf("records: changes: cursor at %d, voids up to %d have left the feed: %w", after.seq, horizon, ErrCursorExpired)
+	}
 	for i := range s.all {
 		h := &s.all[i]
 		pos := change{h.seq, h.id}
-		if !after.before(pos) {
+		if !after.before(pos) || (h.voided && h.seq <= horizon) {
 			continue
 		}
 		k := [2]uint32{h.unit, h.createdBy}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store/storetest"
@@ -95,4 +98,101 @@ func TestChangesPagedWhileWritingSkipNothing(t *testing.T) {
 	if _, err := svc.Changes(ctx, "%%%", 10, nil); !errors.Is(err, records.ErrBadCursor) {
 		t.Errorf("bad cursor: %v", err)
 	}
+}
+
+// TestChangesTombstoneRetention: a void older than the retention leaves the
+// feed, and a cursor from before it expires — also after a restart from a
+// scan and from a snapshot.
+func TestChangesTombstoneRetention(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	clock := now
+	tick := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	snap := filepath.Join(t.TempDir(), "read-models.snapshot")
+	openAt := func() *records.Service {
+		svc, err := records.Open(ctx, st, tree(), records.Options{Now: tick, TombstoneRetention: 90 * 24 * time.Hour, SnapshotPath: snap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	svc := openAt()
+	me := records.Actor{Username: "office"}
+	var revs []int64
+	for _, id := range []string{"t1", "t2", "t3"} {
+		res, err := svc.Create(ctx, me, decode(t, expulsion(id, "town-a", 2, "2020-07-04T15:20:00+08:00")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, res.Record.Rev)
+	}
+	before, err := svc.Changes(ctx, "", 100, nil)
+	if err != nil || len(before.Changes) != 3 {
+		t.Fatalf("before the void: %d changes, %v", len(before.Changes), err)
+	}
+	if _, err := svc.Void(ctx, me, "t2", revs[1], "entered twice"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := svc.Changes(ctx, before.NextCursor, 100, nil)
+	if err != nil || len(after.Changes) != 1 || !after.Changes[0].Voided {
+		t.Fatalf("the tombstone: %+v, %v", after.Changes, err)
+	}
+	ids := func(p records.ChangePage) (s []string) {
+		for _, r := range p.Changes {
+			s = append(s, r.ID)
+		}
+		return s
+	}
+	check := func(name string, svc *records.Service) {
+		t.Helper()
+		cases := []struct {
+			name, cursor string
+			want         []string
+			expired      bool
+		}{
+			{"full sync leaves the old tombstone out", "", []string{"t1", "t3"}, false},
+			{"a cursor from before the void expires", before.NextCursor, nil, true},
+			{"a cursor after the void is still good", after.NextCursor, nil, false},
+		}
+		for _, c := range cases {
+			p, err := svc.Changes(ctx, c.cursor, 100, nil)
+			if c.expired {
+				if !errors.Is(err, records.ErrCursorExpired) {
+					t.Errorf("%s: %s: %v, want ErrCursorExpired", name, c.name, err)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprint(ids(p)) != fmt.Sprint(c.want) {
+				t.Errorf("%s: %s: %v %v, want %v", name, c.name, ids(p), err, c.want)
+			}
+		}
+	}
+	// Within the retention the tombstone is served and nothing expires.
+	mu.Lock()
+	clock = now.Add(89 * 24 * time.Hour)
+	mu.Unlock()
+	if p, err := svc.Changes(ctx, before.NextCursor, 100, nil); err != nil || len(p.Changes) != 1 {
+		t.Fatalf("within the retention: %v %v", ids(p), err)
+	}
+	mu.Lock()
+	clock = now.Add(91 * 24 * time.Hour)
+	mu.Unlock()
+	check("running", svc)
+	svc.Close()
+	svc = openAt()
+	if svc.LoadedFrom != "snapshot" {
+		t.Fatalf("loaded from %s, want snapshot", svc.LoadedFrom)
+	}
+	check("from a snapshot", svc)
+	svc.Close()
+	if err := os.Remove(snap); err != nil {
+		t.Fatal(err)
+	}
+	svc = openAt()
+	defer svc.Close()
+	if svc.LoadedFrom != "scan" {
+		t.Fatalf("loaded from %s, want scan", svc.LoadedFrom)
+	}
+	check("from a scan", svc)
 }

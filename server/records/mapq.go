@@ -535,10 +535,20 @@ func (s *Service) PatrolEffort(q EffortQuery) EffortReport {
 	teams, officers := map[string]*acc{}, map[string]*acc{}
 	s.mu.RLock()
 	sc := s.newScanner(&f)
-	for i, e := range s.efforts {
+	patrols := make([]int32, 0, len(s.efforts)+len(s.chunks))
+	for i := range s.efforts {
+		patrols = append(patrols, i)
+	}
+	for i := range s.chunks {
+		if s.efforts[i] == nil {
+			patrols = append(patrols, i)
+		}
+	}
+	for _, i := range patrols {
 		if !sc.match(int(i)) {
 			continue
 		}
+		e := s.effortOf(i)
 		h := &s.all[i]
 		unit := s.names.str(h.unit)
 		add(teams, unit, func() EffortLine { return EffortLine{Unit: unit} }, e)
@@ -652,7 +662,7 @@ func (s *Service) PatrolPage(ctx context.Context, f MapFilter, cursor string, li
 	f.Kinds = []enforcement.Kind{enforcement.KindPatrol}
 	s.mu.RLock()
 	extra := func(i int32, h *head) bool {
-		e := s.efforts[i]
+		e := s.effortOf(i)
 		if e == nil {
 			return false
 		}

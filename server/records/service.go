@@ -6,6 +6,7 @@
 package records
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Store interface {
 	MarkSuperseded(ctx context.Context, id string, rev, by int64) error
 	SetPlaces(ctx context.Context, ups []enforcement.PlaceUpdate) error
 	ScanHeads(ctx context.Context, fn func(enforcement.Record) error) error
+	InsertTrackChunk(ctx context.Context, c enforcement.TrackChunk) error
+	GetTrackChunk(ctx context.Context, patrol string, seq int) (enforcement.TrackChunk, error)
+	ScanTrackChunks(ctx context.Context, fn func(enforcement.TrackChunk) error) error
 	InsertAudit(ctx context.Context, entries []audit.Entry) error
 	LastAudit(ctx context.Context) (audit.Entry, error)
 	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
@@ -64,6 +68,13 @@ type Service struct {
 	// efforts holds the effort of every patrol head with a track, by index
 	// in all.
 	efforts map[int32]*patrolEffort
+	// chunks holds what the track chunks of a patrol add to its effort, by
+	// index in all.
+	chunks map[int32]*chunkAgg
+	// voids are the server sequence and time of every void, in sequence
+	// order: what the tombstone horizon of Changes is computed from.
+	voids     []VoidMark
+	retention time.Duration
 
 	zones      Zones
 	rezone     chan struct{}
@@ -167,6 +178,9 @@ type Options struct {
 	// Zones, when set, gives every record its place at write time; call
 	// ZonesChanged when the layers change.
 	Zones Zones
+	// TombstoneRetention is how long a void stays in the sync feed
+	// (Changes); 0 keeps it for ever.
+	TombstoneRetention time.Duration
 }
 
 // Open builds the read models from the store, finds the head of the audit
@@ -180,7 +194,8 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	}
 	s := &Service{
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
-		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{},
+		retention: opt.TombstoneRetention,
+		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
 		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,
 		rezone: make(chan struct{}, 1), rezoneDone: make(chan struct{}), job: ReclassifyStatus{State: "idle"},
 	}
@@ -199,6 +214,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	for i := range s.all {
 		s.serverSeq = max(s.serverSeq, s.all[i].seq)
 	}
+	slices.SortFunc(s.voids, func(a, b VoidMark) int { return cmp.Compare(a.Seq, b.Seq) })
 	last, err := st.LastAudit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: open: audit head: %w", err)
@@ -257,6 +273,9 @@ func (s *Service) load(ctx context.Context) error {
 			s.setEffort(int32(len(s.all)-1), &r)
 		}
 		s.addTotals(&r, 1)
+		if r.Voided {
+			s.voids = append(s.voids, VoidMark{Seq: r.ServerSeq, AtMs: r.ReceivedAt.UnixMilli()})
+		}
 		return nil
 	})
 	if err != nil {
@@ -270,7 +289,7 @@ func (s *Service) load(ctx context.Context) error {
 		}
 		s.addTotals(&old, -1)
 	}
-	return nil
+	return s.loadChunks(ctx)
 }
 
 // put stores h at index i of the heads (i == len(s.all) appends) and its

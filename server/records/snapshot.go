@@ -21,7 +21,7 @@ import (
 // record write after it was set; a snapshot is used only when its token is
 // the store's, so a crash or a write by anything else forces a full scan.
 
-const snapshotVersion = 4
+const snapshotVersion = 5
 
 type snapshotHeader struct {
 	Version int
@@ -30,6 +30,7 @@ type snapshotHeader struct {
 	Names   []string
 	Crews   []string
 	Cells   []snapCell
+	Voids   []VoidMark
 }
 
 type snapCell struct {
@@ -54,6 +55,15 @@ type snapHead struct {
 	Vehicles, Items              int32
 	ValueFen, FineFen            int64
 	Effort                       *snapEffort
+	Chunks                       *snapChunks
+}
+
+type snapChunks struct {
+	DistanceM, MovingS float32
+	T0, T1             int64
+	Bound              [4]float32
+	Cells              []uint32
+	Seqs               []int32
 }
 
 type snapEffort struct {
@@ -90,6 +100,9 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		s.heads[sh.ID] = int32(len(s.all))
+		if c := sh.Chunks; c != nil {
+			s.chunks[int32(len(s.all))] = &chunkAgg{distanceM: c.DistanceM, movingS: c.MovingS, t0: c.T0, t1: c.T1, bound: c.Bound, cells: c.Cells, seqs: c.Seqs}
+		}
 		if e := sh.Effort; e != nil {
 			s.efforts[int32(len(s.all))] = &patrolEffort{distanceM: e.DistanceM, durationS: e.DurationS, movingS: e.MovingS, bound: e.Bound, cells: e.Cells}
 		}
@@ -105,6 +118,7 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 	for _, c := range h.Crews {
 		s.crews.id(c)
 	}
+	s.voids = h.Voids
 	for _, c := range h.Cells {
 		counts := c.Counts
 		s.totals[cellKey{day: c.Day, unit: c.Unit, campaign: c.Campaign}] = &counts
@@ -129,7 +143,7 @@ func (s *Service) writeSnapshot(ctx context.Context) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := gob.NewEncoder(w)
 	s.mu.RLock()
-	h := snapshotHeader{Version: snapshotVersion, Token: token, Heads: len(s.all), Names: s.names.strs, Crews: s.crews.strs}
+	h := snapshotHeader{Version: snapshotVersion, Token: token, Heads: len(s.all), Names: s.names.strs, Crews: s.crews.strs, Voids: s.voids}
 	for k, c := range s.totals {
 		h.Cells = append(h.Cells, snapCell{Day: k.day, Unit: k.unit, Campaign: k.campaign, Counts: *c})
 	}
@@ -141,6 +155,9 @@ func (s *Service) writeSnapshot(ctx context.Context) error {
 			Located: x.located, Activity: x.activity, Inside: x.inside, Zone: x.zone, Town: x.town, Cell: x.cell,
 			PlaceGen: x.placeGen, Persons: x.persons, Animals: x.animals, Vehicles: x.vehicles, Items: x.items,
 			ValueFen: x.valueFen, FineFen: x.fineFen}
+		if c := s.chunks[int32(i)]; c != nil {
+			sh.Chunks = &snapChunks{DistanceM: c.distanceM, MovingS: c.movingS, T0: c.t0, T1: c.t1, Bound: c.bound, Cells: c.cells, Seqs: c.seqs}
+		}
 		if e := s.efforts[int32(i)]; e != nil {
 			sh.Effort = &snapEffort{DistanceM: e.distanceM, DurationS: e.durationS, MovingS: e.movingS, Bound: e.bound, Cells: e.cells}
 		}

@@ -335,5 +335,8 @@ func (s *Service) apply(stored []*op) {
 		}
 		s.setEffort(i, &o.rec)
 		s.addTotals(&o.rec, 1)
+		if o.rec.Voided {
+			s.voids = append(s.voids, VoidMark{Seq: o.rec.ServerSeq, AtMs: o.rec.ReceivedAt.UnixMilli()})
+		}
 	}
 }
