@@ -9,6 +9,7 @@ package mobilesync
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -100,4 +101,101 @@ type PushResponse struct {
 	// this push; ClockSuspect is set beyond ClockTolerance.
 	ClockOffsetMs int64 `json:"clock_offset_ms"`
 	ClockSuspect  bool  `json:"clock_suspect,omitempty"`
+}
+
+// Limits is the body of GET /api/v1/sync/limits: what the server accepts,
+// published so that a phone can split its work before sending it. A zero
+// field means the server did not say; a client then keeps its default.
+type Limits struct {
+	SchemaVersion int `json:"schema_version"`
+	// MaxMutations is the most mutations one push may carry.
+	MaxMutations int `json:"max_mutations"`
+	// MaxPushBytes is the largest push body (413 beyond it).
+	MaxPushBytes int64 `json:"max_push_bytes"`
+	// MaxBlobBytes is the largest blob (413 before any byte is stored).
+	MaxBlobBytes int64 `json:"max_blob_bytes"`
+	// BlobPartBytes is the size of the parts a blob should be sent in.
+	BlobPartBytes int64 `json:"blob_part_bytes"`
+	// MaxTrackChunkPoints is the most points one track chunk may carry.
+	MaxTrackChunkPoints int `json:"max_track_chunk_points"`
+	// TombstoneRetentionS is how long, in seconds, a void stays visible to
+	// pull before it is compacted (older cursors get 410).
+	TombstoneRetentionS int64 `json:"tombstone_retention_s"`
+	// ClockToleranceS is how far, in seconds, a device's clock may be from
+	// the server's before its records are flagged.
+	ClockToleranceS int64 `json:"clock_tolerance_s"`
+}
+
+// PullResponse is the answer to GET /api/v1/sync/pull: the current
+// revision of every record changed after the cursor, oldest change first (a
+// voided record is its tombstone), and the reference data a phone needs.
+// Records travel as raw JSON; this package does not decode them.
+type PullResponse struct {
+	Changes    []json.RawMessage `json:"changes"`
+	NextCursor string            `json:"next_cursor"`
+	// HasMore says whether to ask again at once with NextCursor.
+	HasMore   bool          `json:"has_more"`
+	Reference PullReference `json:"reference"`
+}
+
+// PullReference is the reference data of a pull: the unit tree (each unit
+// a JSON object {id, name, tier, parent}) and the zones generation.
+type PullReference struct {
+	Units           []json.RawMessage `json:"units"`
+	ZonesGeneration int64             `json:"zones_generation"`
+}
+
+// BlobStatus is the body of the answer to PUT /api/v1/blobs/{sha256}: how
+// many bytes of the blob have arrived and whether it is complete (verified
+// against its address).
+type BlobStatus struct {
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	Received int64  `json:"received"`
+	Complete bool   `json:"complete"`
+}
+
+// TrackChunk is the body of PUT /api/v1/patrols/{patrol_id}/track/{chunk_seq}:
+// a run of a patrol's track. CRS is "" or "wgs84", "gcj02" or "bd09".
+type TrackChunk struct {
+	Points []TrackPoint `json:"points"`
+	CRS    string       `json:"crs,omitempty"`
+}
+
+// TrackPoint is one position of a track with its instant. On the wire it is
+// the array [lon, lat, unix_ms].
+type TrackPoint struct {
+	Lon, Lat  float64
+	UnixMilli int64
+}
+
+// MarshalJSON implements json.Marshaler: [lon, lat, unix_ms].
+func (p TrackPoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal([3]any{p.Lon, p.Lat, p.UnixMilli})
+}
+
+// UnmarshalJSON implements json.Unmarshaler: exactly three numbers, the
+// third an integer count of milliseconds since 1970 UTC.
+func (p *TrackPoint) UnmarshalJSON(b []byte) error {
+	var v []json.Number
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if len(v) != 3 {
+		return fmt.Errorf("a track point is [lon, lat, unix_ms]: got %d numbers", len(v))
+	}
+	lon, err := v[0].Float64()
+	if err != nil {
+		return fmt.Errorf("a track point's longitude: %w", err)
+	}
+	lat, err := v[1].Float64()
+	if err != nil {
+		return fmt.Errorf("a track point's latitude: %w", err)
+	}
+	ms, err := v[2].Int64()
+	if err != nil {
+		return fmt.Errorf("a track point's unix_ms must be an integer: %s", v[2])
+	}
+	*p = TrackPoint{Lon: lon, Lat: lat, UnixMilli: ms}
+	return nil
 }

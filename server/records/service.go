@@ -194,8 +194,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	}
 	s := &Service{
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
-		retention: opt.TombstoneRetention,
-		heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
+		retention: opt.TombstoneRetention, heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
 		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,
 		rezone: make(chan struct{}, 1), rezoneDone: make(chan struct{}), job: ReclassifyStatus{State: "idle"},
 	}
