@@ -22,6 +22,7 @@ import (
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/zones"
 )
@@ -32,6 +33,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Zones    *zones.Registry
 	Sync     *mobilesync.Engine
+	Blobs    *blobs.Service
 	Signer   *auth.Signer
 	// Ping reports whether the store answers, for /readyz.
 	Ping   func(ctx context.Context) error
@@ -40,6 +42,12 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MaxBlobBytes is the largest blob accepted (the blob service enforces
+	// it too); default 32 MiB.
+	MaxBlobBytes int64
+	// TombstoneRetention is published by /sync/limits (the record service
+	// applies it).
+	TombstoneRetention time.Duration
 	// Extra lets other packages add routes (the console, later issues).
 	Extra func(r *gin.Engine)
 }
@@ -81,6 +89,12 @@ func routes() []route {
 		{"POST", "/api/v1/records/:id/void", auth.ActRecordVoid, false, (*server).voidRecord},
 		{"POST", "/api/v1/sync/push", auth.ActRecordCreate, false, (*server).syncPush},
 		{"GET", "/api/v1/sync/pull", auth.ActRecordRead, false, (*server).syncPull},
+		{"GET", "/api/v1/sync/limits", auth.ActSelfRead, false, (*server).syncLimits},
+		{"HEAD", "/api/v1/blobs/:sha", auth.ActRecordCreate, false, (*server).headBlob},
+		{"PUT", "/api/v1/blobs/:sha", auth.ActRecordCreate, false, (*server).putBlob},
+		{"GET", "/api/v1/blobs/:sha", auth.ActRecordRead, false, (*server).getBlob},
+		{"PUT", "/api/v1/patrols/:id/track/:chunk", auth.ActRecordCorrect, false, (*server).putTrackChunk},
+		{"GET", "/api/v1/patrols/:id/track", auth.ActRecordRead, false, (*server).getTrack},
 		{"GET", "/api/v1/reports/totals", auth.ActTotalsRead, false, (*server).totals},
 		{"GET", "/api/v1/audit/verify", auth.ActAuditVerify, false, (*server).verifyAudit},
 		{"GET", "/api/v1/reports/patrol-effort", auth.ActTotalsRead, false, (*server).patrolEffort},
@@ -113,6 +127,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.MaxBlobBytes == 0 {
+		d.MaxBlobBytes = 32 << 20
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{Deps: d, metrics: newMetrics()}
@@ -182,6 +199,9 @@ func (s *server) limitBody(c *gin.Context) {
 	if c.Request.Method == http.MethodPut && strings.HasPrefix(c.Request.URL.Path, "/api/v1/zones/") {
 		// A whole zone layer, surveyed, is larger than any record batch.
 		limit = max(limit, zones.MaxLayerBytes)
+	}
+	if c.Request.Method == http.MethodPut && strings.HasPrefix(c.Request.URL.Path, "/api/v1/blobs/") {
+		limit = max(limit, s.MaxBlobBytes)
 	}
 	if c.Request.ContentLength > limit {
 		abort(c, pTooLarge, "the body is larger than "+strconv.FormatInt(limit, 10)+" bytes")

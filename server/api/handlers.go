@@ -218,7 +218,14 @@ func (s *server) registerDevice(c *gin.Context) {
 	if !bindStrict(c, &req) {
 		return
 	}
-	d, err := s.Accounts.RegisterDevice(c, principal(c).Username, auth.Device{ID: req.ID, Name: req.Name})
+	owner := principal(c).Username
+	// A phone that registers again (reinstalled, or its answer was lost)
+	// is told it is registered; another officer's device is a conflict.
+	if d, ok := s.Accounts.Device(req.ID); ok && d.Owner == owner {
+		c.JSON(http.StatusOK, d)
+		return
+	}
+	d, err := s.Accounts.RegisterDevice(c, owner, auth.Device{ID: req.ID, Name: req.Name})
 	if err != nil {
 		fail(c, err)
 		return
@@ -299,7 +306,9 @@ func (s *server) getRecord(c *gin.Context) {
 		return
 	}
 	c.Header("ETag", strconv.Quote(strconv.FormatInt(r.Rev, 10)))
-	c.JSON(http.StatusOK, r)
+	one := []enforcement.Record{r}
+	s.photosPending(c, one)
+	c.JSON(http.StatusOK, one[0])
 }
 
 func (s *server) recordHistory(c *gin.Context) {
@@ -453,6 +462,7 @@ func (s *server) listRecords(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.photosPending(c, page.Records)
 	c.JSON(http.StatusOK, page)
 }
 

@@ -11,6 +11,7 @@ import (
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
 )
@@ -34,6 +35,9 @@ type Problem struct {
 	// ExpectedSeq is, for a sync push that skips mutations, the seq the
 	// server expects next from the device.
 	ExpectedSeq int64 `json:"expected_seq,omitempty"`
+	// UploadOffset is, for a blob upload that must resume elsewhere, the
+	// number of bytes stored.
+	UploadOffset *int64 `json:"upload_offset,omitempty"`
 }
 
 // problemKind is one row of the error table.
@@ -45,24 +49,28 @@ type problemKind struct {
 
 // The problem types this API answers with. Their slugs are a contract.
 var (
-	pMalformed    = problemKind{"malformed-request", "The request body is not valid JSON of the expected shape", http.StatusBadRequest}
-	pBadQuery     = problemKind{"bad-query", "A query parameter is invalid", http.StatusBadRequest}
-	pValidation   = problemKind{"validation", "The input breaks a rule", http.StatusUnprocessableEntity}
-	pZones        = problemKind{"invalid-zones", "The zone layer is not valid GeoJSON for its layer", http.StatusUnprocessableEntity}
-	pUnauth       = problemKind{"unauthenticated", "A valid bearer token is required", http.StatusUnauthorized}
-	pExpired      = problemKind{"token-expired", "The access token has expired; refresh it", http.StatusUnauthorized}
-	pCredentials  = problemKind{"bad-credentials", "Wrong username, password or refresh token", http.StatusUnauthorized}
-	pForbidden    = problemKind{"forbidden", "Your role may not do this", http.StatusForbidden}
-	pNotFound     = problemKind{"not-found", "No such resource", http.StatusNotFound}
-	pMethod       = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
-	pConflict     = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
-	pSeqGap       = problemKind{"seq-gap", "The push skips mutations; push from expected_seq", http.StatusConflict}
-	pExists       = problemKind{"already-exists", "Something with this id already exists", http.StatusConflict}
-	pTooLarge     = problemKind{"body-too-large", "The request body is too large", http.StatusRequestEntityTooLarge}
-	pMediaType    = problemKind{"unsupported-media-type", "Send application/json", http.StatusUnsupportedMediaType}
-	pUnavailable  = problemKind{"unavailable", "The store is unavailable; retry later", http.StatusServiceUnavailable}
-	pInternal     = problemKind{"internal", "Internal error", http.StatusInternalServerError}
-	problemPrefix = "/problems/"
+	pMalformed     = problemKind{"malformed-request", "The request body is not valid JSON of the expected shape", http.StatusBadRequest}
+	pBadQuery      = problemKind{"bad-query", "A query parameter is invalid", http.StatusBadRequest}
+	pValidation    = problemKind{"validation", "The input breaks a rule", http.StatusUnprocessableEntity}
+	pZones         = problemKind{"invalid-zones", "The zone layer is not valid GeoJSON for its layer", http.StatusUnprocessableEntity}
+	pUnauth        = problemKind{"unauthenticated", "A valid bearer token is required", http.StatusUnauthorized}
+	pExpired       = problemKind{"token-expired", "The access token has expired; refresh it", http.StatusUnauthorized}
+	pCredentials   = problemKind{"bad-credentials", "Wrong username, password or refresh token", http.StatusUnauthorized}
+	pForbidden     = problemKind{"forbidden", "Your role may not do this", http.StatusForbidden}
+	pNotFound      = problemKind{"not-found", "No such resource", http.StatusNotFound}
+	pMethod        = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
+	pConflict      = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
+	pSeqGap        = problemKind{"seq-gap", "The push skips mutations; push from expected_seq", http.StatusConflict}
+	pHashMismatch  = problemKind{"blob-hash-mismatch", "The content does not hash to its address; upload it again from 0", http.StatusUnprocessableEntity}
+	pUploadOffset  = problemKind{"upload-offset", "The upload must resume at upload_offset", http.StatusConflict}
+	pUploadLength  = problemKind{"upload-length", "The total differs from the one the upload began with", http.StatusConflict}
+	pCursorExpired = problemKind{"cursor-expired", "The cursor is older than the tombstone retention; pull again without a cursor", http.StatusGone}
+	pExists        = problemKind{"already-exists", "Something with this id already exists", http.StatusConflict}
+	pTooLarge      = problemKind{"body-too-large", "The request body is too large", http.StatusRequestEntityTooLarge}
+	pMediaType     = problemKind{"unsupported-media-type", "Send application/json", http.StatusUnsupportedMediaType}
+	pUnavailable   = problemKind{"unavailable", "The store is unavailable; retry later", http.StatusServiceUnavailable}
+	pInternal      = problemKind{"internal", "Internal error", http.StatusInternalServerError}
+	problemPrefix  = "/problems/"
 )
 
 // errorTable maps the error kinds services return to problems: the one place
@@ -75,6 +83,10 @@ var errorTable = []struct {
 	{auth.ErrTokenExpired, pExpired},
 	{auth.ErrTokenInvalid, pUnauth},
 	{records.ErrBadCursor, pBadQuery},
+	{records.ErrCursorExpired, pCursorExpired},
+	{blobs.ErrHashMismatch, pHashMismatch},
+	{blobs.ErrTooLarge, pTooLarge},
+	{blobs.ErrLengthMismatch, pUploadLength},
 	{mobilesync.ErrMalformed, pMalformed},
 	{mobilesync.ErrForbidden, pForbidden},
 	{enforcement.ErrInvalid, pValidation},
@@ -104,6 +116,13 @@ func fail(c *gin.Context, err error) {
 	if errors.As(err, &gap) {
 		p = newProblem(c, pSeqGap, gap.Error())
 		p.ExpectedSeq = gap.Expected
+	}
+	var oe *blobs.OffsetError
+	if errors.As(err, &oe) {
+		p = newProblem(c, pUploadOffset, oe.Error())
+		off := oe.Offset
+		p.UploadOffset = &off
+		c.Header("Upload-Offset", strconv.FormatInt(off, 10))
 	}
 	var ce *records.ConflictError
 	if errors.As(err, &ce) {

@@ -8,6 +8,7 @@ import (
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/enforcement"
 )
 
 // syncPush applies a device's numbered mutations (mobile-sync/PROTOCOL.md):
@@ -53,6 +54,22 @@ func (s *server) syncPull(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.photosPending(c, page.Changes)
 	c.JSON(http.StatusOK, gin.H{"changes": page.Changes, "next_cursor": page.NextCursor, "has_more": page.HasMore,
 		"reference": gin.H{"units": s.Accounts.Units.All(), "zones_generation": s.Zones.Current().Generation}})
+}
+
+// syncLimits publishes what the server accepts, so that a phone can split
+// its work before sending it (mobile-sync/PROTOCOL.md, Limits).
+func (s *server) syncLimits(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{
+		"schema_version":         mobilesync.SchemaVersion,
+		"max_mutations":          mobilesync.MaxMutations,
+		"max_push_bytes":         s.MaxBodyBytes,
+		"max_blob_bytes":         s.maxBlobBytes(),
+		"blob_part_bytes":        blobPartBytes,
+		"max_track_chunk_points": enforcement.MaxChunkPoints,
+		"tombstone_retention_s":  int64(s.TombstoneRetention.Seconds()),
+		"clock_tolerance_s":      int64(mobilesync.ClockTolerance.Seconds()),
+	})
 }

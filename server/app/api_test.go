@@ -25,10 +25,12 @@ type fixture struct {
 	device                                       *client
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture starts a server (extra: more configuration flags) with units,
+// users and signed-in clients.
+func newFixture(t *testing.T, extra ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	a := start(t, testConfig(t, dir))
+	a := start(t, testConfig(t, dir, extra...))
 	f := &fixture{base: a.URL(), dir: dir, anon: newClient(t, a.URL())}
 	f.admin = f.anon.login("root", "root-password")
 	for _, u := range []enforcement.Unit{
@@ -348,8 +350,11 @@ func TestDevices(t *testing.T) {
 	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "华为 P40"}, nil); st != 201 {
 		t.Fatalf("register: %d", st)
 	}
-	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "again"}, nil); st != 409 {
-		t.Errorf("the same id again: %d, want 409", st)
+	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "again"}, nil); st != 200 {
+		t.Errorf("the owner registers the same id again: %d, want 200", st)
+	}
+	if st := f.offA2.do("POST", "/api/v1/devices", map[string]string{"id": "phone-a-1", "name": "mine now"}, nil); st != 409 {
+		t.Errorf("another officer registers the same id: %d, want 409", st)
 	}
 	for _, tc := range []struct {
 		name string

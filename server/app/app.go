@@ -23,6 +23,7 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/api"
 	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
 	"github.com/baoshui/baoshui/server/syncsvc"
@@ -37,6 +38,7 @@ type App struct {
 	Records  *records.Service
 	Accounts *accounts.Service
 	Zones    *zones.Registry
+	Blobs    *blobs.Service
 
 	http     *http.Server
 	ln       net.Listener
@@ -92,7 +94,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	if a.Zones, err = zones.Open(ctx, a.Store, nil); err != nil {
 		return nil, err
 	}
-	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones}); err != nil {
+	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones,
+		TombstoneRetention: c.TombstoneRetention}); err != nil {
 		return nil, err
 	}
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
@@ -111,10 +114,14 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	} else if created {
 		log.Info("bootstrap admin created", "username", strings.SplitN(c.BootstrapAdmin, ":", 2)[0])
 	}
+	a.Blobs = blobs.New(a.Store, blobs.Options{MaxBytes: c.MaxBlobBytes, Logger: log})
+	if err := a.Blobs.Load(ctx); err != nil {
+		return nil, err
+	}
 	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
 		syncsvc.Devices{Accounts: a.Accounts}, nil)
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
-		Logger: log, MaxBodyBytes: c.MaxBodyBytes})
+		Blobs: a.Blobs, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)

@@ -17,11 +17,11 @@ import (
 )
 
 // testConfig is a configuration for a server on a free port with its data
-// in dir; the store is the embedded SQLite FerretDB.
-func testConfig(t *testing.T, dir string) app.Config {
+// in dir; the store is the embedded SQLite FerretDB. extra are more flags.
+func testConfig(t *testing.T, dir string, extra ...string) app.Config {
 	t.Helper()
-	c, err := app.LoadConfig("test", []string{"-http-addr", "127.0.0.1:0", "-data-dir", dir,
-		"-bootstrap-admin", "root:root-password"}, func(string) string { return "" })
+	c, err := app.LoadConfig("test", append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", dir,
+		"-bootstrap-admin", "root:root-password"}, extra...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

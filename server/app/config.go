@@ -28,6 +28,9 @@ type Config struct {
 	LogLevel          string        // BAOSHUI_LOG_LEVEL
 	LogFormat         string        // BAOSHUI_LOG_FORMAT
 	ShutdownTimeout   time.Duration // BAOSHUI_SHUTDOWN_TIMEOUT
+	// TombstoneRetention: BAOSHUI_SYNC_TOMBSTONE_RETENTION.
+	TombstoneRetention time.Duration
+	MaxBlobBytes       int64 // BAOSHUI_MAX_BLOB_BYTES
 }
 
 // setting describes one configuration value, for flags, the environment and
@@ -80,6 +83,15 @@ var settings = []setting{
 	}},
 	{"BAOSHUI_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"BAOSHUI_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
+	{"BAOSHUI_SYNC_TOMBSTONE_RETENTION", "sync-tombstone-retention", "2160h", "how long a void stays in the sync feed; a pull cursor older than that gets 410", dur(func(c *Config) *time.Duration { return &c.TombstoneRetention })},
+	{"BAOSHUI_MAX_BLOB_BYTES", "max-blob-bytes", "33554432", "largest photo or evidence file accepted (413 beyond)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 1<<32 {
+			return fmt.Errorf("want bytes between 1024 and 4294967296, got %q", v)
+		}
+		c.MaxBlobBytes = n
+		return nil
+	}},
 	{"BAOSHUI_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long a shutdown waits for requests in flight", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 

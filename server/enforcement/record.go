@@ -193,6 +193,9 @@ type Record struct {
 	Effort *Effort `json:"effort,omitempty"`
 	// Sync is set for a revision that arrived by sync push.
 	Sync *SyncOrigin `json:"sync,omitempty"`
+	// PhotosPending lists the photos whose bytes have not all arrived yet;
+	// it is filled when a record is read, never stored.
+	PhotosPending []string `json:"photos_pending,omitempty"`
 }
 
 // SyncOrigin says which device mutation brought a revision, and how far the
@@ -268,6 +271,7 @@ func (r Record) ClientPart() Record {
 	c.Place = nil
 	c.Effort = nil
 	c.Sync = nil
+	c.PhotosPending = nil
 	return c
 }
 
@@ -307,7 +311,7 @@ func hashJSON(v any) string {
 // server part included. The audit trail records it before and after a write.
 // Place and Effort are left out: they are derived and change with the zones.
 func (r Record) StateHash() string {
-	r.Place, r.Effort = nil, nil
+	r.Place, r.Effort, r.PhotosPending = nil, nil, nil
 	return hashJSON(r)
 }
 

@@ -47,12 +47,14 @@ func (s *Service) derive(r *enforcement.Record) {
 // revision. It is exported for tools that bulk-load records.
 func Derive(r *enforcement.Record, set *zones.Set) {
 	r.Place, r.Effort = nil, nil
+	var ls orb.LineString
 	if r.Track != nil && len(r.Track.Coordinates) > 0 {
-		_, eff := measureTrack(r, set)
+		var eff enforcement.Effort
+		ls, eff = measureTrack(r, set)
 		r.Effort = &eff
 	}
 	if set != nil {
-		derivePlace(r, set)
+		placeOf(r, set, ls)
 	}
 }
 
@@ -284,13 +286,21 @@ func (s *Service) reclassifyChunk(ctx context.Context, set *zones.Set, idx []int
 // derivePlace sets r.Place from r's anchor and track against set, leaving
 // r.Effort as stored.
 func derivePlace(r *enforcement.Record, set *zones.Set) {
+	var ls orb.LineString
+	if r.Track != nil && len(r.Track.Coordinates) > 0 {
+		ls, _ = measureTrack(r, set)
+	}
+	placeOf(r, set, ls)
+}
+
+// placeOf sets r.Place from r's anchor and its cleaned track ls.
+func placeOf(r *enforcement.Record, set *zones.Set, ls orb.LineString) {
 	p, ok := r.Anchor()
 	if !ok {
 		return
 	}
 	pl := set.Classify(orb.Point(p))
-	if r.Track != nil && len(r.Track.Coordinates) > 0 {
-		ls, _ := measureTrack(r, set)
+	if len(ls) > 0 {
 		pl.Cells = set.Cells(ls)
 	}
 	r.Place = &pl

@@ -39,8 +39,9 @@ type op struct {
 	done     chan struct{}
 }
 
-// maxOpsPerBatch bounds one group commit; it equals the store's bulk limit.
-const maxOpsPerBatch = 40
+// maxOpsPerBatch bounds one group commit: a whole sync push of 500
+// records, which the store inserts at once (store.MaxInsertBatch).
+const maxOpsPerBatch = 500
 
 // batchTimeout bounds the store calls of one batch, so that an unreachable
 // store fails writes instead of holding them.

@@ -42,6 +42,14 @@ var (
 // from 50 (PostgreSQL) or 100 (SQLite) of them (DESIGN.md §2).
 const MaxBatch = 40
 
+// MaxInsertBatch is the most documents one InsertMany sends. The hang above
+// is one of statements that match stored documents (updates, deletes):
+// InsertMany of 500 documents that all exist already, from 4 callers at
+// once, answers in well under a second on both FerretDB backends (measured
+// in TestInsertManyOfDuplicatesDoesNotHang). The driver splits a batch that
+// exceeds the wire message size.
+const MaxInsertBatch = 500
+
 // Config selects and configures the engine.
 type Config struct {
 	// MongoURI, when set, connects to an external MongoDB and ignores the rest.
@@ -49,7 +57,12 @@ type Config struct {
 	// DataDir holds the embedded store's SQLite files (created if missing).
 	DataDir string
 	// FerretPostgresURL switches the embedded FerretDB to its PostgreSQL backend.
+	// With MongoURI set it says that the URI is a FerretDB on that
+	// PostgreSQL, so that the store adds the _id indexes FerretDB lacks.
 	FerretPostgresURL string
+	// FerretSQLiteDir, with MongoURI set, says that the URI is a FerretDB
+	// whose SQLite files are in this directory (tests share one FerretDB).
+	FerretSQLiteDir string
 	// Database is the database name; default "baoshui".
 	Database string
 	// Logger receives the store's own messages; FerretDB logs only errors.
@@ -65,6 +78,9 @@ type Store struct {
 
 	stopFerret context.CancelFunc
 	ferretDone chan struct{}
+	// sqliteDir or ferretPG is set when the engine is FerretDB: where its
+	// tables are, for the _id indexes it lacks (ferretidx.go).
+	sqliteDir, ferretPG string
 
 	snapMu       sync.Mutex
 	tokenCleared atomic.Bool // the snapshot token was cleared before this Store's first record write
@@ -80,6 +96,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Store{uri: cfg.MongoURI, engine: "mongodb"}
+	if s.uri != "" {
+		s.sqliteDir, s.ferretPG = cfg.FerretSQLiteDir, cfg.FerretPostgresURL
+	}
 	if s.uri == "" {
 		if err := s.startFerret(cfg); err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
@@ -103,6 +122,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close(context.Background())
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	if err := s.idIndexes(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
 	return s, nil
 }
 
@@ -112,11 +135,12 @@ func (s *Store) startFerret(cfg Config) error {
 		// FerretDB logs every duplicate-key insert at ERROR, and on this write
 		// path a duplicate key is the normal "already stored"; only the
 		// levels above ERROR (panics in a connection) are worth seeing.
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 1})),
+		Logger: slog.New(&lazyHandler{next: slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 1})}),
 	}
 	if cfg.FerretPostgresURL != "" {
 		fc.Handler = "postgresql"
 		fc.PostgreSQLURL = cfg.FerretPostgresURL
+		s.ferretPG = cfg.FerretPostgresURL
 		s.engine = "ferretdb-postgresql"
 	} else {
 		dir := cfg.DataDir
@@ -132,6 +156,7 @@ func (s *Store) startFerret(cfg Config) error {
 		}
 		fc.Handler = "sqlite"
 		fc.SQLiteURL = "file:" + strings.TrimSuffix(abs, "/") + "/"
+		s.sqliteDir = abs
 		s.engine = "ferretdb-sqlite"
 	}
 	f, err := ferretdb.New(fc)
@@ -211,10 +236,18 @@ const (
 	colSyncLedger = "sync_ledger"
 )
 
-// ensureIndexes creates the secondary indexes. FerretDB does not use them
-// for queries but accepts them; on MongoDB they serve the report pipelines
-// and ad-hoc queries.
+// allCollections are the collections this store writes.
+var allCollections = []string{colRecords, colAudit, colUnits, colUsers, colDevices, colSessions, colMeta, colZones,
+	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks}
+
+// ensureIndexes creates the secondary indexes on MongoDB, where they serve
+// the report pipelines, GridFS readers and ad-hoc queries. FerretDB never
+// uses a secondary index for a query, and each one costs every insert, so
+// it gets none (its _id lookups get theirs from idIndexes).
 func (s *Store) ensureIndexes(ctx context.Context) error {
+	if s.sqliteDir != "" || s.ferretPG != "" {
+		return nil
+	}
 	idx := map[string][]mongo.IndexModel{
 		colRecords: {
 			{Keys: bson.D{{Key: "record_id", Value: 1}, {Key: "rev", Value: 1}}, Options: options.Index().SetUnique(true)},
@@ -225,6 +258,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "unit", Value: 1}}},
 		},
 	}
+	addBlobIndexes(idx)
 	for col, models := range idx {
 		// FerretDB v1.24.2 drops the connection (a panic inside it) when
 		// createIndexes names an index that already exists, so only the
@@ -302,13 +336,13 @@ func classify(err error) error {
 	return err
 }
 
-// insertMany inserts docs unordered in batches of MaxBatch and reports, per
+// insertMany inserts docs unordered in batches of MaxInsertBatch and reports, per
 // document, nil, an error wrapping ErrDuplicate, or another error.
 func (s *Store) insertMany(ctx context.Context, col string, docs []any) []error {
 	errs := make([]error, len(docs))
 	c := s.db.Collection(col)
-	for start := 0; start < len(docs); start += MaxBatch {
-		end := min(start+MaxBatch, len(docs))
+	for start := 0; start < len(docs); start += MaxInsertBatch {
+		end := min(start+MaxInsertBatch, len(docs))
 		_, err := c.InsertMany(ctx, docs[start:end], options.InsertMany().SetOrdered(false))
 		if err == nil {
 			continue

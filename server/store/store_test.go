@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,6 +239,63 @@ func TestSyncLedger(t *testing.T) {
 		}
 		if _, err := l.Get(ctx, "phone-1", 39); !errors.Is(err, mobilesync.ErrNotFound) {
 			t.Errorf("seq 39: %v", err)
+		}
+	})
+}
+
+// TestInsertManyOfDuplicatesDoesNotHang: FerretDB hangs on bulk writes of
+// 50–100 statements that match stored documents (DESIGN.md §2); inserts of
+// already stored _ids are not such statements. Four callers at once insert
+// MaxInsertBatch documents that all exist: each gets its duplicate-key
+// errors, in time.
+func TestInsertManyOfDuplicatesDoesNotHang(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		l := s.Ledger()
+		rs := make([]mobilesync.Result, store.MaxInsertBatch)
+		for i := range rs {
+			rs[i] = mobilesync.Result{Seq: int64(i + 1), Status: mobilesync.StatusApplied}
+		}
+		for i, err := range l.PutMany(ctx, "phone-dup", rs) {
+			if err != nil {
+				t.Fatalf("seq %d: %v", i+1, err)
+			}
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i, err := range l.PutMany(ctx, "phone-dup", rs) {
+					if !errors.Is(err, mobilesync.ErrExists) {
+						t.Errorf("seq %d again: %v, want ErrExists", i+1, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+}
+
+// TestFindByIDUsesAnIndex: FerretDB's own _id index does not serve its find
+// by _id (a scan of the table up to the match); the store adds one that
+// does, on every collection it writes.
+func TestFindByIDUsesAnIndex(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for _, col := range []string{"records", "audit", "sync_ledger", "track_chunks", "fs.chunks"} {
+			plan, err := s.ExplainFindByID(ctx, col)
+			if err != nil {
+				t.Fatalf("%s: %v", col, err)
+			}
+			if s.Engine() == "mongodb" && plan == "" {
+				continue
+			}
+			if !strings.Contains(plan, "_baoshui_id") {
+				t.Errorf("%s: a find by _id does not use the index:\n%s", col, plan)
+			}
 		}
 	})
 }

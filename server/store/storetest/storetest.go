@@ -28,8 +28,9 @@ type Engine struct {
 }
 
 var (
-	mu      sync.Mutex
-	engines map[string]*store.Store // the embedded servers, started once per test binary
+	mu       sync.Mutex
+	engines  map[string]*store.Store // the embedded servers, started once per test binary
+	sqliteAt string                  // the embedded SQLite server's data directory
 )
 
 // host starts (once) an embedded FerretDB for the named backend and returns
@@ -55,7 +56,7 @@ func host(t testing.TB, name string) string {
 		if err != nil {
 			t.Fatalf("storetest: %v", err)
 		}
-		cfg.DataDir = dir
+		cfg.DataDir, sqliteAt = dir, dir
 	case "postgresql":
 		cfg.FerretPostgresURL = PostgresURL()
 		if cfg.FerretPostgresURL == "" {
@@ -118,7 +119,17 @@ func (e Engine) Open(t testing.TB) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, store.Config{MongoURI: e.uri, Database: "t_" + randomName()})
+	cfg := store.Config{MongoURI: e.uri, Database: "t_" + randomName()}
+	// The test's database gets the _id indexes an embedded store makes.
+	switch e.Name {
+	case "sqlite":
+		mu.Lock()
+		cfg.FerretSQLiteDir = sqliteAt
+		mu.Unlock()
+	case "postgresql":
+		cfg.FerretPostgresURL = PostgresURL()
+	}
+	s, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", e.Name, err)
 	}

@@ -57,7 +57,7 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create or startup")
+	only       = flag.String("only", "", "run only one part: create, startup, map or push")
 )
 
 func main() {
@@ -79,6 +79,9 @@ func main() {
 	}
 	if *only == "map" {
 		benchMapOnly(filepath.Join(dir, "startup"))
+	}
+	if *only == "" || *only == "push" {
+		benchPush(filepath.Join(dir, "push"), year)
 	}
 }
 
