@@ -194,3 +194,46 @@ func TestSyncPullOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncCaseDecisionStaysOnTheServer: a phone may file a case and add to
+// it, but not change its decision nor void it.
+func TestSyncCaseDecisionStaysOnTheServer(t *testing.T) {
+	f := newFixture(t)
+	if st := f.offA.do("POST", "/api/v1/devices", map[string]string{"id": "phone-c", "name": "c"}, nil); st != 201 {
+		t.Fatalf("register: %d", st)
+	}
+	kase := func(extra string) string {
+		return `{"id":"case-1","kind":"case","observed_at":"2020-07-04T15:20:00+08:00","location":{"type":"Point","coordinates":[116.95,40.52]},` +
+			`"unit":"town-a","case_no":"密保罚〔2020〕第0001号","violation":"在一级保护区内游泳","legal_basis":"《北京市密云水库保护条例》",` +
+			`"party":"张某","filed_at":"2020-07-04T16:00:00+08:00"` + extra + `}`
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	var resp pushResponse
+	push := pushBody("phone-c", now,
+		mutation(1, "create", kase(``)),
+		mutation(2, "correct", `"base_rev":1,"record":`+kase(`,"note":"当事人已签字"`)),
+		mutation(3, "correct", `"base_rev":2,"record":`+kase(`,"note":"当事人已签字","status":"decided","decided_at":"2020-07-10T10:00:00+08:00","fine_fen":50000`)),
+		mutation(4, "void", `"record_id":"case-1","base_rev":2,"reason":"mistake"`))
+	if st := f.offA.do("POST", "/api/v1/sync/push", push, &resp); st != 200 {
+		t.Fatalf("push: %d", st)
+	}
+	if got := summary(resp); got != "1:applied 2:applied 3:rejected 4:rejected" {
+		t.Fatalf("push: %s", got)
+	}
+	for _, r := range resp.Results[2:] {
+		var p problem
+		_ = json.Unmarshal(r.Problem, &p)
+		if p.Type != "/problems/forbidden" {
+			t.Errorf("seq %d: %s, want /problems/forbidden", r.Seq, r.Problem)
+		}
+	}
+	var c struct {
+		Rev    int64  `json:"rev"`
+		Status string `json:"status"`
+		Note   string `json:"note"`
+		Voided bool   `json:"voided"`
+	}
+	if st := f.office.do("GET", "/api/v1/records/case-1", nil, &c); st != 200 || c.Rev != 2 || c.Status != "filed" || c.Note == "" || c.Voided {
+		t.Errorf("the case after the push: %d %+v", st, c)
+	}
+}

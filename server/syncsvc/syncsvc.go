@@ -95,7 +95,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms []m
 		if bad == nil {
 			origin := &enforcement.SyncOrigin{DeviceID: meta.DeviceID, Seq: m.Seq, ClockOffsetMs: meta.ClockOffset.Milliseconds(), ClockSuspect: meta.ClockSuspect}
 			var w records.Write
-			if w, bad = a.plan(p, m, r, origin); bad == nil {
+			if w, bad = a.plan(ctx, p, m, r, origin); bad == nil {
 				run, runIx = append(run, w), append(runIx, i)
 				touched[id] = true
 				continue
@@ -132,7 +132,12 @@ func (a *Applier) decode(raw json.RawMessage) (enforcement.Record, *mobilesync.O
 
 // plan authorises one decoded mutation under the REST API's policy and
 // turns it into a write, or into the outcome that rejects it.
-func (a *Applier) plan(p auth.Principal, m mobilesync.Mutation, r enforcement.Record, origin *enforcement.SyncOrigin) (records.Write, *mobilesync.Outcome) {
+//
+// A case's decision (status, fine, decision date) changes only on the
+// server, through the case workflow: a push may file a case and add to it
+// (notes, photos, the party), but a correction that changes the decision,
+// or a void of a case, is rejected.
+func (a *Applier) plan(ctx context.Context, p auth.Principal, m mobilesync.Mutation, r enforcement.Record, origin *enforcement.SyncOrigin) (records.Write, *mobilesync.Outcome) {
 	switch m.Op {
 	case mobilesync.OpCreate:
 		if !auth.Allow(p, auth.ActRecordCreate, &auth.Object{Unit: r.Unit, CreatedBy: p.Username}, a.Accounts.Units) {
@@ -150,11 +155,24 @@ func (a *Applier) plan(p auth.Principal, m mobilesync.Mutation, r enforcement.Re
 			out := rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this", "you may not move the record to unit "+r.Unit, nil)
 			return records.Write{}, &out
 		}
+		if h.Kind == enforcement.KindCase && h.Rev == m.BaseRev {
+			cur, err := a.Records.Get(ctx, r.ID)
+			if err == nil && caseDecisionChanged(cur, r) {
+				out := rejected(r.ID, http.StatusForbidden, "forbidden", "Your role may not do this",
+					"a case's status, fine and decision change only on the server, through the case workflow", nil)
+				return records.Write{}, &out
+			}
+		}
 		r.Sync = origin
 		return records.Write{Op: records.WriteCorrect, Record: r, BaseRev: m.BaseRev}, nil
 	default:
 		h, ok := a.Records.Head(m.RecordID)
 		if out, ok := a.may(p, auth.ActRecordVoid, m.RecordID, h, ok); !ok {
+			return records.Write{}, &out
+		}
+		if h.Kind == enforcement.KindCase {
+			out := rejected(m.RecordID, http.StatusForbidden, "forbidden", "Your role may not do this",
+				"a case is withdrawn on the server, through the case workflow, not voided from a phone", nil)
 			return records.Write{}, &out
 		}
 		if strings.TrimSpace(m.Reason) == "" || len(m.Reason) > 2000 {
@@ -177,6 +195,13 @@ func (a *Applier) may(p auth.Principal, act auth.Action, id string, h records.He
 		return rejected(id, http.StatusForbidden, "forbidden", "Your role may not do this", string(act)+" on record "+id, nil), false
 	}
 	return mobilesync.Outcome{}, true
+}
+
+// caseDecisionChanged reports whether next changes the decision of case
+// cur: its status, fine or decision date.
+func caseDecisionChanged(cur, next enforcement.Record) bool {
+	same := func(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+	return cur.Status != next.Status || cur.FineFen != next.FineFen || !same(cur.DecidedAt, next.DecidedAt)
 }
 
 // outcome turns the result of a write into the mutation's outcome:

@@ -57,7 +57,7 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create, startup, map or push")
+	only       = flag.String("only", "", "run only one part: create, startup, map, push or fleet")
 )
 
 func main() {
@@ -82,6 +82,9 @@ func main() {
 	}
 	if *only == "" || *only == "push" {
 		benchPush(filepath.Join(dir, "push"), year)
+	}
+	if *only == "" || *only == "fleet" {
+		benchFleet(filepath.Join(dir, "fleet"))
 	}
 }
 
