@@ -299,6 +299,9 @@ func (s *server) observe(c *gin.Context) {
 	switch {
 	case status >= 500:
 		level = slog.LevelError
+	case status == http.StatusNotFound && c.Request.Method == http.MethodHead:
+		// A phone asking whether a blob has arrived: the protocol's normal
+		// "not yet", not a mistake.
 	case status >= 400:
 		level = slog.LevelWarn
 	}
