@@ -127,7 +127,8 @@ var fields = map[string]field{
 var serverFields = map[string]bool{
 	"rev": true, "original_location": true, "unit_path": true, "created_by": true, "recorded_by": true,
 	"received_at": true, "voided": true, "void_reason": true, "body_sha256": true,
-	"zone": true, "town": true, "cell": true,
+	"zone": true, "town": true, "cell": true, "server_seq": true, "sync": true, "place": true, "effort": true,
+	"photos_pending": true,
 }
 
 // Input is a decoded record before its coordinates are normalised: CRS is
@@ -142,7 +143,18 @@ type Input struct {
 // a *ValidationError naming every offending field, never a partial record.
 // Coordinates are checked for range but not converted: the caller converts
 // from Input.CRS to WGS-84.
-func Decode(data []byte, now time.Time) (Input, error) {
+func Decode(data []byte, now time.Time) (Input, error) { return decode(data, now, 0) }
+
+// DecodeFromDevice is Decode for a record sent by a phone whose clock is
+// offset from the server's (server minus device, measured at the push): its
+// times are checked as the instants they stand for, t + offset, so that a
+// phone whose clock was reset to 1970 or runs a year ahead has its records
+// stored (as sent, and flagged by the caller) rather than refused.
+func DecodeFromDevice(data []byte, now time.Time, offset time.Duration) (Input, error) {
+	return decode(data, now, offset)
+}
+
+func decode(data []byte, now time.Time, shift time.Duration) (Input, error) {
 	verr := &ValidationError{}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -198,7 +210,7 @@ func Decode(data []byte, now time.Time) (Input, error) {
 		failed["track_times"] = true // checked against the track that failed
 	}
 	rules := &ValidationError{}
-	Validate(&in, now, rules)
+	validate(&in, now, shift, rules)
 	for _, f := range rules.Fields {
 		if !failed[rootField(f.Field)] {
 			verr.Fields = append(verr.Fields, f)
@@ -246,7 +258,9 @@ func ValidID(s string) bool {
 
 // Validate checks the semantic rules of a decoded input and appends every
 // violation to verr.
-func Validate(in *Input, now time.Time, verr *ValidationError) {
+func Validate(in *Input, now time.Time, verr *ValidationError) { validate(in, now, 0, verr) }
+
+func validate(in *Input, now time.Time, shift time.Duration, verr *ValidationError) {
 	r := &in.Record
 	if !ValidID(r.ID) {
 		verr.add("id", "required: 1 to %d letters, digits, '.', '_' or '-' (a UUID or ULID)", MaxIDLength)
@@ -254,7 +268,7 @@ func Validate(in *Input, now time.Time, verr *ValidationError) {
 	if !r.Kind.Valid() {
 		verr.add("kind", "must be one of patrol, expulsion, grazing, vehicle, confiscation, case")
 	}
-	checkTime(verr, "observed_at", r.ObservedAt, now, true)
+	checkTime(verr, "observed_at", r.ObservedAt, now, shift, true)
 	switch strings.ToLower(in.CRS) {
 	case "", "wgs84", "gcj02", "bd09":
 		in.CRS = strings.ToLower(in.CRS)
@@ -301,7 +315,7 @@ func Validate(in *Input, now time.Time, verr *ValidationError) {
 	}
 	switch r.Kind {
 	case KindPatrol:
-		validatePatrol(r, now, verr)
+		validatePatrol(r, now, shift, verr)
 	case KindExpulsion:
 		checkCount(verr, "persons", r.Persons, 1, MaxPersons)
 		if !r.Activity.Valid() {
@@ -331,18 +345,18 @@ func Validate(in *Input, now time.Time, verr *ValidationError) {
 			checkCount(verr, fmt.Sprintf("items[%d].unit_value_fen", i), it.UnitValueFen, 0, MaxUnitValueFen)
 		}
 	case KindCase:
-		validateCase(r, now, verr)
+		validateCase(r, now, shift, verr)
 	}
 }
 
-func validatePatrol(r *Record, now time.Time, verr *ValidationError) {
+func validatePatrol(r *Record, now time.Time, shift time.Duration, verr *ValidationError) {
 	if r.StartedAt == nil {
 		verr.add("started_at", "required for a patrol")
 	} else {
-		checkTime(verr, "started_at", *r.StartedAt, now, true)
+		checkTime(verr, "started_at", *r.StartedAt, now, shift, true)
 	}
 	if r.EndedAt != nil {
-		checkTime(verr, "ended_at", *r.EndedAt, now, true)
+		checkTime(verr, "ended_at", *r.EndedAt, now, shift, true)
 		if r.StartedAt != nil && r.EndedAt.Before(*r.StartedAt) {
 			verr.add("ended_at", "must not be before started_at")
 		}
@@ -369,7 +383,7 @@ func validatePatrol(r *Record, now time.Time, verr *ValidationError) {
 	}
 	for i, t := range r.TrackTimes {
 		n := len(verr.Fields)
-		if checkTime(verr, fmt.Sprintf("track_times[%d]", i), t, now, true); len(verr.Fields) > n {
+		if checkTime(verr, fmt.Sprintf("track_times[%d]", i), t, now, shift, true); len(verr.Fields) > n {
 			break // one bad time is enough to name
 		}
 	}
@@ -386,7 +400,7 @@ func validatePatrol(r *Record, now time.Time, verr *ValidationError) {
 var CaseStatuses = []string{"filed", "investigating", "notice_served", "hearing", "legal_review",
 	"decided", "served", "paid", "enforced", "closed", "withdrawn", "transferred"}
 
-func validateCase(r *Record, now time.Time, verr *ValidationError) {
+func validateCase(r *Record, now time.Time, shift time.Duration, verr *ValidationError) {
 	checkText(verr, "case_no", r.CaseNo, 100)
 	checkText(verr, "violation", r.Violation, MaxTextRunes)
 	checkText(verr, "legal_basis", r.LegalBasis, MaxTextRunes)
@@ -405,10 +419,10 @@ func validateCase(r *Record, now time.Time, verr *ValidationError) {
 	if r.FiledAt == nil {
 		verr.add("filed_at", "required for a case")
 	} else {
-		checkTime(verr, "filed_at", *r.FiledAt, now, true)
+		checkTime(verr, "filed_at", *r.FiledAt, now, shift, true)
 	}
 	if r.DecidedAt != nil {
-		checkTime(verr, "decided_at", *r.DecidedAt, now, true)
+		checkTime(verr, "decided_at", *r.DecidedAt, now, shift, true)
 		if r.FiledAt != nil && r.DecidedAt.Before(*r.FiledAt) {
 			verr.add("decided_at", "must not be before filed_at")
 		}
@@ -418,15 +432,17 @@ func validateCase(r *Record, now time.Time, verr *ValidationError) {
 	}
 }
 
-func checkTime(verr *ValidationError, name string, t, now time.Time, required bool) {
+// checkTime checks t, as the instant t + shift (a device's time corrected
+// by its clock offset), against the earliest year and now.
+func checkTime(verr *ValidationError, name string, t, now time.Time, shift time.Duration, required bool) {
 	switch {
 	case t.IsZero():
 		if required {
 			verr.add(name, "required: an RFC 3339 instant")
 		}
-	case t.UTC().Year() < earliestObserved:
+	case t.Add(shift).UTC().Year() < earliestObserved:
 		verr.add(name, "before the year %d", earliestObserved)
-	case t.After(now.Add(maxFutureSkew)):
+	case t.Add(shift).After(now.Add(maxFutureSkew)):
 		verr.add(name, "more than 24 hours in the future")
 	}
 }

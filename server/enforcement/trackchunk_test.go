@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/baoshui/baoshui/server/enforcement"
 )
@@ -78,4 +79,35 @@ func FuzzDecodeTrackChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeFromDevice(t *testing.T) {
+	now := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	rec := func(at string) []byte {
+		return []byte(`{"id":"d1","kind":"expulsion","observed_at":"` + at + `","location":{"type":"Point","coordinates":[116.95,40.52]},` +
+			`"unit":"town-a","persons":2,"activity":"fishing","server_seq":7,"sync":{"device_id":"p","seq":3},"place":{"zone":"first"},"effort":null,"photos_pending":["x"]}`)
+	}
+	reset := now.Sub(time.Date(1970, 1, 1, 0, 5, 0, 0, time.UTC)) // a clock reset to 1970 five minutes ago
+	cases := []struct {
+		name   string
+		at     string
+		offset time.Duration
+		ok     bool
+	}{
+		{"a right clock", "2026-11-29T07:59:00Z", 0, true},
+		{"a clock reset to 1970, judged as the instant it stands for", "1970-01-01T00:04:00Z", reset, true},
+		{"the same time without the offset", "1970-01-01T00:04:00Z", 0, false},
+		{"a clock a year ahead", "2027-11-29T07:59:00Z", -365 * 24 * time.Hour, true},
+		{"a year ahead without the offset", "2027-11-29T07:59:00Z", 0, false},
+	}
+	for _, c := range cases {
+		in, err := enforcement.DecodeFromDevice(rec(c.at), now, c.offset)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
+			continue
+		}
+		if err == nil && in.Record.ObservedAt.Format(time.RFC3339) != c.at {
+			t.Errorf("%s: observed_at %s, want it kept as sent (%s)", c.name, in.Record.ObservedAt, c.at)
+		}
+	}
 }

@@ -83,7 +83,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms []m
 		var r enforcement.Record
 		var bad *mobilesync.Outcome
 		if m.Op != mobilesync.OpVoid {
-			if r, bad = a.decode(m.Record); bad == nil {
+			if r, bad = a.decode(m.Record, meta.ClockOffset); bad == nil {
 				id = r.ID
 			}
 		}
@@ -110,8 +110,10 @@ func (a *Applier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms []m
 }
 
 // decode turns a mutation's record into a prepared record, or a rejection.
-func (a *Applier) decode(raw json.RawMessage) (enforcement.Record, *mobilesync.Outcome) {
-	in, err := enforcement.Decode(raw, a.Now())
+// Its times are judged as the instants they stand for given the device's
+// clock offset, so that a phone with a wrong clock is flagged, not refused.
+func (a *Applier) decode(raw json.RawMessage, offset time.Duration) (enforcement.Record, *mobilesync.Outcome) {
+	in, err := enforcement.DecodeFromDevice(raw, a.Now(), offset)
 	if err == nil {
 		var r enforcement.Record
 		if r, err = a.Records.Prepare(in); err == nil {
