@@ -160,6 +160,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Writers bounds the writes that read bodies and store bytes at once;
+	// the others wait (until their context ends) before reading a byte, so
+	// that 200 phones uploading at the end of a shift do not hold 200
+	// bodies in memory. Default 8.
+	Writers int
 }
 
 // Status is what is known of a blob.
@@ -180,6 +185,8 @@ type Status struct {
 type Service struct {
 	st  Store
 	opt Options
+
+	slots chan struct{} // one per write in progress (Options.Writers)
 
 	mu       sync.Mutex
 	complete map[string]*Info // complete blobs; nil until their Info is read
@@ -223,8 +230,11 @@ func New(st Store, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Writers <= 0 {
+		opt.Writers = 8
+	}
 	return &Service{st: st, opt: opt, complete: map[string]*Info{}, uploads: map[string]progress{},
-		locks: map[string]*shaLock{}}
+		locks: map[string]*shaLock{}, slots: make(chan struct{}, opt.Writers)}
 }
 
 // Load adds every complete blob of the store to the in-memory set. It scans
@@ -319,6 +329,12 @@ func (s *Service) Write(ctx context.Context, sha string, first, total int64, mim
 			return completeStatus(info), false, wrap(ErrLengthMismatch)
 		}
 		return completeStatus(info), false, nil
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return Status{}, false, wrap(fmt.Errorf("%w: waiting for a write slot: %v", enforcement.ErrUnavailable, ctx.Err()))
 	}
 	unlock, err := s.lock(ctx, sha)
 	if err != nil {

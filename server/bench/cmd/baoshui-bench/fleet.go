@@ -91,8 +91,12 @@ func benchFleet(dir string) {
 		}
 	}
 	post("/api/v1/units", map[string]string{"id": "miyun", "name": "密云区保水大队", "tier": "district"})
-	post("/api/v1/units", map[string]string{"id": "town-a", "name": "甲镇", "tier": "town", "parent": "miyun"})
+	// Teams of ten officers, as in the district: a phone pulls its own
+	// team's records, not the whole district's.
 	n := *fleetDevices
+	for t := 0; t < (n+9)/10; t++ {
+		post("/api/v1/units", map[string]string{"id": fmt.Sprintf("team-%02d", t), "name": fmt.Sprintf("巡查队 %d", t), "tier": "town", "parent": "miyun"})
+	}
 	tr := &timing{next: &http.Transport{MaxIdleConnsPerHost: 4}}
 	httpc := &http.Client{Transport: tr, Timeout: 10 * time.Minute}
 	phones := make([]*client.Client, n)
@@ -102,7 +106,8 @@ func benchFleet(dir string) {
 	day := time.Date(2020, 7, 4, 0, 0, 0, 0, time.UTC)
 	for i := range phones {
 		user := fmt.Sprintf("officer-%03d", i)
-		post("/api/v1/users", map[string]string{"username": user, "password": "password-" + user, "role": "officer", "unit": "town-a"})
+		team := fmt.Sprintf("team-%02d", i/10)
+		post("/api/v1/users", map[string]string{"username": user, "password": "password-" + user, "role": "officer", "unit": team})
 		c, err := client.Open(filepath.Join(dir, "phones", user, "outbox.db"), client.Options{Server: srv.base,
 			DeviceID: "phone-" + user, HTTPClient: httpc, BlobDir: filepath.Join(dir, "phones", user, "blobs"),
 			Backoff: client.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Attempts: 20}})
@@ -116,7 +121,7 @@ func benchFleet(dir string) {
 		end := start.Add(8 * time.Hour)
 		lon0, lat0 := 116.85+float64(i%20)*0.01, 40.45+float64(i/20)*0.01
 		p, err := c.Capture(client.Record{Kind: client.KindPatrol, ObservedAt: start, StartedAt: &start, EndedAt: &end,
-			Location: &client.Point{Lon: lon0, Lat: lat0}, Unit: "town-a", Officers: []string{user}})
+			Location: &client.Point{Lon: lon0, Lat: lat0}, Unit: team, Officers: []string{user}})
 		must(err)
 		pts := make([]mobilesync.TrackPoint, 8*720)
 		for k := range pts {
@@ -140,7 +145,7 @@ func benchFleet(dir string) {
 		}
 		for k := 0; k < *fleetRecords; k++ {
 			r := client.Record{Kind: client.KindExpulsion, ObservedAt: start.Add(time.Duration(k) * 9 * time.Minute),
-				Location: &client.Point{Lon: lon0 + float64(k)*0.0003, Lat: lat0}, Unit: "town-a", Officers: []string{user},
+				Location: &client.Point{Lon: lon0 + float64(k)*0.0003, Lat: lat0}, Unit: team, Officers: []string{user},
 				Persons: int64(1 + k%4), Activity: client.Activities[k%4]}
 			if k < len(photos) {
 				r.Photos = []client.Photo{photos[k]}
@@ -205,7 +210,7 @@ func benchFleet(dir string) {
 		}
 		return tr.push[int(q*float64(len(tr.push)-1))].Round(time.Millisecond)
 	}
-	fmt.Printf("## Fleet sync: %d phones at once, each an 8-hour track (5,760 fixes), %d records, %d photos of %d KB\n\n",
+	fmt.Printf("## Fleet sync: %d phones (teams of 10) at once, each an 8-hour track (5,760 fixes), %d records, %d photos of %d KB, then a pull of the team's records\n\n",
 		n, *fleetRecords, *fleetPhotos, *fleetPhotoKB)
 	fmt.Printf("| figure | value |\n|---|---|\n")
 	fmt.Printf("| wall time until every phone is synced | %s |\n", took.Round(time.Millisecond))
