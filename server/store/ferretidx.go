@@ -82,7 +82,12 @@ func (s *Store) postgresIDIndexes(ctx context.Context) error {
 	return nil
 }
 
-func queryStrings(ctx context.Context, db *sql.DB, q string) ([]string, error) {
+// querier is a *sql.DB or a *sql.Conn.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryStrings(ctx context.Context, db querier, q string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -151,26 +156,9 @@ func (s *Store) ExplainFindByID(ctx context.Context, col string) (string, error)
 		if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
 			return "", err
 		}
-		if plan, err = queryConnStrings(ctx, conn, fmt.Sprintf(`EXPLAIN SELECT _jsonb FROM %q.%q WHERE _jsonb->'_id' @> '"x"'::jsonb LIMIT 1`, s.db.Name(), table)); err != nil {
+		if plan, err = queryStrings(ctx, conn, fmt.Sprintf(`EXPLAIN SELECT _jsonb FROM %q.%q WHERE _jsonb->'_id' @> '"x"'::jsonb LIMIT 1`, s.db.Name(), table)); err != nil {
 			return "", fmt.Errorf("store: explain %s: %w", col, err)
 		}
 	}
 	return strings.Join(plan, "\n"), nil
-}
-
-func queryConnStrings(ctx context.Context, c *sql.Conn, q string) ([]string, error) {
-	rows, err := c.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }

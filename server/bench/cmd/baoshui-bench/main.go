@@ -134,25 +134,40 @@ func clone(r enforcement.Record, k int) enforcement.Record {
 	return r
 }
 
-func benchCreate(dir string, year demo.Year) {
+// startWithOfficers starts the app on dir with the demo year's units and
+// officers (no records) and returns it with each officer's access token;
+// with phones, each officer also has a registered device "phone-<username>".
+func startWithOfficers(dir string, year demo.Year, phones bool) (*app.App, map[string]string) {
 	ctx := context.Background()
 	a, err := app.Start(ctx, config(dir, "127.0.0.1:0", false), quiet())
 	must(err)
-	defer a.Close(ctx)
 	for _, u := range year.Units {
 		_, err := a.Accounts.CreateUnit(ctx, "bench", u)
 		must(err)
 	}
 	tokens := map[string]string{}
 	for _, u := range year.Users {
-		if u.Role == demo.RoleOfficer {
-			_, err := a.Accounts.CreateUser(ctx, "bench", toNewUser(u))
+		if u.Role != demo.RoleOfficer {
+			continue
+		}
+		_, err := a.Accounts.CreateUser(ctx, "bench", toNewUser(u))
+		must(err)
+		t, err := a.Accounts.Login(ctx, u.Username, u.Password)
+		must(err)
+		tokens[u.Username] = t.AccessToken
+		if phones {
+			_, err = a.Accounts.RegisterDevice(ctx, u.Username, auth.Device{ID: "phone-" + u.Username, Name: "bench"})
 			must(err)
-			t, err := a.Accounts.Login(ctx, u.Username, u.Password)
-			must(err)
-			tokens[u.Username] = t.AccessToken
 		}
 	}
+	return a, tokens
+}
+
+func benchCreate(dir string, year demo.Year) {
+	ctx := context.Background()
+	a, tokens := startWithOfficers(dir, year, false)
+	defer a.Close(ctx)
+	var err error
 	bodies := make([][]byte, *nCreate)
 	owners := make([]string, *nCreate)
 	recs := make([]enforcement.Record, *nCreate)

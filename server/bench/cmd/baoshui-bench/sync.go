@@ -17,8 +17,6 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
-	"github.com/baoshui/baoshui/server/app"
-	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/demo"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/store"
@@ -30,25 +28,9 @@ import (
 // in batches of 500 into the same store.
 func benchPush(dir string, year demo.Year) {
 	ctx := context.Background()
-	a, err := app.Start(ctx, config(dir, "127.0.0.1:0", false), quiet())
-	must(err)
+	a, tokens := startWithOfficers(dir, year, true)
 	defer a.Close(ctx)
-	for _, u := range year.Units {
-		_, err := a.Accounts.CreateUnit(ctx, "bench", u)
-		must(err)
-	}
-	tokens := map[string]string{}
-	for _, u := range year.Users {
-		if u.Role == demo.RoleOfficer {
-			_, err := a.Accounts.CreateUser(ctx, "bench", toNewUser(u))
-			must(err)
-			t, err := a.Accounts.Login(ctx, u.Username, u.Password)
-			must(err)
-			tokens[u.Username] = t.AccessToken
-			_, err = a.Accounts.RegisterDevice(ctx, u.Username, auth.Device{ID: "phone-" + u.Username, Name: "bench"})
-			must(err)
-		}
-	}
+	var err error
 	recs := make([]enforcement.Record, *nCreate)
 	byOwner := map[string][]int{}
 	for i := range recs {
