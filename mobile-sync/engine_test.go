@@ -276,29 +276,40 @@ func TestPushMeasuresTheDeviceClock(t *testing.T) {
 	}
 }
 
+// TestPushStopsOnAServerFailureAndResumes, through an Applier one mutation
+// at a time and through a BatchApplier: the results before the failure are
+// kept, the retry applies the rest.
 func TestPushStopsOnAServerFailureAndResumes(t *testing.T) {
-	ctx := context.Background()
-	a := newApplier()
-	down := errors.New("store unreachable")
-	a.fail = func(m mobilesync.Mutation) error {
-		if m.Seq == 3 {
-			return down
-		}
-		return nil
-	}
-	e := newEngine(mobilesync.NewMemoryLedger(), a)
-	req := push(create(1, "r1"), create(2, "r2"), create(3, "r3"), create(4, "r4"), create(5, "r5"))
-	resp, err := e.Push(ctx, officer, req)
-	if !errors.Is(err, down) || statuses(resp.Results) != "1:applied 2:applied" || resp.NextSeq != 3 {
-		t.Fatalf("push during the failure: %v %s next %d", err, statuses(resp.Results), resp.NextSeq)
-	}
-	a.fail = nil
-	resp, err = e.Push(ctx, officer, req)
-	if err != nil || statuses(resp.Results) != "1:applied(replayed) 2:applied(replayed) 3:applied 4:applied 5:applied" {
-		t.Fatalf("the retry: %v %s", err, statuses(resp.Results))
-	}
-	if len(a.recs) != 5 {
-		t.Errorf("%d records, want 5", len(a.recs))
+	for _, mode := range []string{"one by one", "in batches"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			a := newApplier()
+			down := errors.New("store unreachable")
+			a.fail = func(m mobilesync.Mutation) error {
+				if m.Seq == 3 {
+					return down
+				}
+				return nil
+			}
+			var applier mobilesync.Applier = a
+			if mode == "in batches" {
+				applier = batchApplier{a}
+			}
+			e := newEngine(mobilesync.NewMemoryLedger(), applier)
+			req := push(create(1, "r1"), create(2, "r2"), create(3, "r3"), create(4, "r4"), create(5, "r5"))
+			resp, err := e.Push(ctx, officer, req)
+			if !errors.Is(err, down) || statuses(resp.Results) != "1:applied 2:applied" || resp.NextSeq != 3 {
+				t.Fatalf("push during the failure: %v %s next %d", err, statuses(resp.Results), resp.NextSeq)
+			}
+			a.fail = nil
+			resp, err = e.Push(ctx, officer, req)
+			if err != nil || statuses(resp.Results) != "1:applied(replayed) 2:applied(replayed) 3:applied 4:applied 5:applied" || resp.NextSeq != 6 {
+				t.Fatalf("the retry: %v %s next %d", err, statuses(resp.Results), resp.NextSeq)
+			}
+			if len(a.recs) != 5 {
+				t.Errorf("%d records, want 5", len(a.recs))
+			}
+		})
 	}
 }
 
@@ -353,32 +364,6 @@ func (b batchApplier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms
 		outs = append(outs, out)
 	}
 	return outs, nil
-}
-
-func TestBatchPushStopsOnAServerFailureAndResumes(t *testing.T) {
-	ctx := context.Background()
-	a := newApplier()
-	down := errors.New("store unreachable")
-	a.fail = func(m mobilesync.Mutation) error {
-		if m.Seq == 3 {
-			return down
-		}
-		return nil
-	}
-	e := newEngine(mobilesync.NewMemoryLedger(), batchApplier{a})
-	req := push(create(1, "r1"), create(2, "r2"), create(3, "r3"), create(4, "r4"), create(5, "r5"))
-	resp, err := e.Push(ctx, officer, req)
-	if !errors.Is(err, down) || statuses(resp.Results) != "1:applied 2:applied" || resp.NextSeq != 3 {
-		t.Fatalf("push during the failure: %v %s next %d", err, statuses(resp.Results), resp.NextSeq)
-	}
-	a.fail = nil
-	resp, err = e.Push(ctx, officer, req)
-	if err != nil || statuses(resp.Results) != "1:applied(replayed) 2:applied(replayed) 3:applied 4:applied 5:applied" || resp.NextSeq != 6 {
-		t.Fatalf("the retry: %v %s next %d", err, statuses(resp.Results), resp.NextSeq)
-	}
-	if len(a.recs) != 5 {
-		t.Errorf("%d records, want 5", len(a.recs))
-	}
 }
 
 // holeLedger loses the result of one seq once, storing the ones after it:
