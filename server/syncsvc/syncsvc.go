@@ -110,10 +110,18 @@ func (a *Applier) ApplyBatch(ctx context.Context, actor mobilesync.Actor, ms []m
 }
 
 // decode turns a mutation's record into a prepared record, or a rejection.
-// Its times are judged as the instants they stand for given the device's
-// clock offset, so that a phone with a wrong clock is flagged, not refused.
+// Its times must be plausible either as sent (an officer typed them) or as
+// the instants they stand for given the device's clock offset (the phone's
+// wrong clock stamped them), so that a phone with a wrong clock is flagged,
+// not refused.
 func (a *Applier) decode(raw json.RawMessage, offset time.Duration) (enforcement.Record, *mobilesync.Outcome) {
-	in, err := enforcement.DecodeFromDevice(raw, a.Now(), offset)
+	now := a.Now()
+	in, err := enforcement.Decode(raw, now)
+	if err != nil && offset != 0 {
+		if shifted, serr := enforcement.DecodeFromDevice(raw, now, offset); serr == nil {
+			in, err = shifted, nil
+		}
+	}
 	if err == nil {
 		var r enforcement.Record
 		if r, err = a.Records.Prepare(in); err == nil {
