@@ -364,13 +364,11 @@ func (in *Ingest) onConnect(c paho.Client) {
 		err = fmt.Errorf("subscribe to %s: no answer in %v", in.cfg.Topic, in.cfg.ConnectTimeout)
 	} else if err = tok.Error(); err != nil {
 		err = fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
-	} else {
-		for _, q := range tok.(*paho.SubscribeToken).Result() {
-			if q != QoS {
-				err = fmt.Errorf("subscribe to %s: the broker granted %#x, want QoS %d (is the topic allowed for %q?)",
-					in.cfg.Topic, q, QoS, in.cfg.Username)
-			}
-		}
+	} else if q, ok := tok.(*paho.SubscribeToken).Result()[in.cfg.Topic]; !ok || q != QoS {
+		// A SUBACK without our topic's code counts as refused: only a
+		// granted QoS 1 is a subscription.
+		err = fmt.Errorf("subscribe to %s: the broker granted %#x (present %v), want QoS %d (is the topic allowed for %q?)",
+			in.cfg.Topic, q, ok, QoS, in.cfg.Username)
 	}
 	if err != nil {
 		in.log.Error("ingest: subscription failed", "error", err)

@@ -579,19 +579,15 @@ func TestStartErrors(t *testing.T) {
 		{"nobody listening", with(func(c *ingest.Config) { c.BrokerURL = "tcp://" + closed }), ingest.NewMemorySink(), "connect"},
 		{"wrong password", with(func(c *ingest.Config) { c.Password = "guess" }), ingest.NewMemorySink(), "connect"},
 		{"a device's credentials", with(func(c *ingest.Config) { c.Username, c.Password = "dev-"+st.ID, "pw-"+st.ID }),
-			ingest.NewMemorySink(), "granted 0x80"},
+			ingest.NewMemorySink(), "the broker granted"},
+		// About one SUBACK in three for a refused filter reaches paho's
+		// token without a code for the topic (Result() lacks it); Start
+		// counts that as refused too.
 		{"a topic the broker refuses", with(func(c *ingest.Config) { c.Topic = "baoshui/v1/alerts/#" }),
-			ingest.NewMemorySink(), "granted 0x80"},
+			ingest.NewMemorySink(), "the broker granted"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.want == "granted 0x80" {
-				// About one run in three Start succeeds here: the refused
-				// subscription is not seen as refused. Whether mochi grants
-				// it or Start misreads the SUBACK is not yet known; until it
-				// is, this case would fail CI at random. Investigate first.
-				t.Skip("flaky: a refused subscription sometimes starts (under investigation)")
-			}
 			tc.cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
 			if tc.cfg.ClientID != "" {
 				// Each case its own session: the broker refuses a client
