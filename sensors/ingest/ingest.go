@@ -358,22 +358,43 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 // the broker keeps the subscription anyway; subscribing again is harmless
 // and covers a broker that lost its state.
 func (in *Ingest) onConnect(c paho.Client) {
-	tok := c.Subscribe(in.cfg.Topic, QoS, in.handle)
 	var err error
-	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
-		err = fmt.Errorf("subscribe to %s: no answer in %v", in.cfg.Topic, in.cfg.ConnectTimeout)
-	} else if err = tok.Error(); err != nil {
-		err = fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
-	} else if q, ok := tok.(*paho.SubscribeToken).Result()[in.cfg.Topic]; !ok || q != QoS {
-		// A SUBACK without our topic's code counts as refused: only a
-		// granted QoS 1 is a subscription.
-		err = fmt.Errorf("subscribe to %s: the broker granted %#x (present %v), want QoS %d (is the topic allowed for %q?)",
-			in.cfg.Topic, q, ok, QoS, in.cfg.Username)
+	for attempt := 0; attempt < 3; attempt++ {
+		var present bool
+		if present, err = in.subscribe(c); err == nil || present {
+			break
+		}
+		// paho v1.5.1, asked to subscribe while its connection is still
+		// "connecting" with ResumeSubs set, sends the stored request itself
+		// under a token of its own and completes ours without the broker's
+		// answer (Result() lacks the filter): ask again.
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		in.log.Error("ingest: subscription failed", "error", err)
 	}
 	in.subOnce.Do(func() { in.subscribed <- err })
+}
+
+// subscribe subscribes once and reports whether the broker's answer for
+// the filter came back (present) and, if so, whether it granted QoS 1.
+func (in *Ingest) subscribe(c paho.Client) (present bool, err error) {
+	tok := c.Subscribe(in.cfg.Topic, QoS, in.handle)
+	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
+		return false, fmt.Errorf("subscribe to %s: no answer in %v", in.cfg.Topic, in.cfg.ConnectTimeout)
+	}
+	if err := tok.Error(); err != nil {
+		return false, fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
+	}
+	q, ok := tok.(*paho.SubscribeToken).Result()[in.cfg.Topic]
+	switch {
+	case !ok:
+		return false, fmt.Errorf("subscribe to %s: no answer from the broker for the filter", in.cfg.Topic)
+	case q != QoS:
+		return true, fmt.Errorf("subscribe to %s: the broker granted %#x, want QoS %d (is the topic allowed for %q?)",
+			in.cfg.Topic, q, QoS, in.cfg.Username)
+	}
+	return true, nil
 }
 
 // SetStations replaces the registered stations; messages handled from now
