@@ -23,13 +23,14 @@ run: build ## start the whole system on embedded defaults with the 2020 demo yea
 
 test: vet $(NODE_TOOLS) ## the unit suite with -race (no external service needed), then a short fuzz run
 	$(GO) test -race -short -count=1 $(PKGS)
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./server/enforcement
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/enforcement
 
 test-integration: npm ## everything, including the demo year over HTTP, the PostgreSQL backend and the GeoJSON checks (all required)
 	BAOSHUI_TEST_REQUIRE_POSTGRES=1 BAOSHUI_REQUIRE_NODE=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 fuzz: ## fuzz the record decoder and the coordinate transforms longer
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTrackChunk$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$${FUZZTIME:-5m} ./geo
 
 bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
