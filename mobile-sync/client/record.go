@@ -99,14 +99,16 @@ type Record struct {
 	ID         string    `json:"id"`
 	Kind       Kind      `json:"kind"`
 	ObservedAt time.Time `json:"observed_at"`
-	Location   *Point    `json:"location,omitempty"`
-	CRS        string    `json:"crs,omitempty"`
-	Unit       string    `json:"unit,omitempty"`
-	Officers   []string  `json:"officers,omitempty"`
-	PatrolID   string    `json:"patrol_id,omitempty"`
-	Campaign   string    `json:"campaign,omitempty"`
-	Note       string    `json:"note,omitempty"`
-	Photos     []Photo   `json:"photos,omitempty"`
+	// GNSSAt is the satellite time of the fix, when the receiver gives it.
+	GNSSAt   *time.Time `json:"gnss_at,omitempty"`
+	Location *Point     `json:"location,omitempty"`
+	CRS      string     `json:"crs,omitempty"`
+	Unit     string     `json:"unit,omitempty"`
+	Officers []string   `json:"officers,omitempty"`
+	PatrolID string     `json:"patrol_id,omitempty"`
+	Campaign string     `json:"campaign,omitempty"`
+	Note     string     `json:"note,omitempty"`
+	Photos   []Photo    `json:"photos,omitempty"`
 
 	// Patrol.
 	StartedAt  *time.Time  `json:"started_at,omitempty"`

@@ -112,17 +112,18 @@ func TestSyncPushOverHTTP(t *testing.T) {
 	}
 	// A device clock in 1970: applied, and the record is flagged.
 	var old pushResponse
-	if st := f.offA.do("POST", "/api/v1/sync/push", pushBody("phone-a", "1970-01-01T00:00:00Z", mutation(8, "create", rec("p8", "town-a", 1))), &old); st != 200 || !old.ClockSuspect {
+	if st := f.offA.do("POST", "/api/v1/sync/push", pushBody("phone-a", "1970-01-01T00:00:00Z", mutation(8, "create", strings.Replace(rec("p8", "town-a", 1), `"kind"`, `"gnss_at":"2020-07-04T07:20:00.5Z","kind"`, 1))), &old); st != 200 || !old.ClockSuspect {
 		t.Fatalf("1970 clock: %d %+v", st, old)
 	}
 	var r8 struct {
-		Sync struct {
+		GNSSAt string `json:"gnss_at"`
+		Sync   struct {
 			DeviceID     string `json:"device_id"`
 			Seq          int64  `json:"seq"`
 			ClockSuspect bool   `json:"clock_suspect"`
 		} `json:"sync"`
 	}
-	if st := f.offA.do("GET", "/api/v1/records/p8", nil, &r8); st != 200 || r8.Sync.DeviceID != "phone-a" || r8.Sync.Seq != 8 || !r8.Sync.ClockSuspect {
+	if st := f.offA.do("GET", "/api/v1/records/p8", nil, &r8); st != 200 || r8.Sync.DeviceID != "phone-a" || r8.Sync.Seq != 8 || !r8.Sync.ClockSuspect || r8.GNSSAt != "2020-07-04T07:20:00.5Z" {
 		t.Errorf("record p8: %d %+v", st, r8)
 	}
 	// Malformed pushes: 400, nothing consumed.

@@ -88,6 +88,7 @@ var fields = map[string]field{
 	"id":          {nil, into(func(r *Record, v string) { r.ID = v })},
 	"kind":        {nil, into(func(r *Record, v Kind) { r.Kind = v })},
 	"observed_at": {nil, into(func(r *Record, v time.Time) { r.ObservedAt = v })},
+	"gnss_at":     {nil, into(func(r *Record, v *time.Time) { r.GNSSAt = v })},
 	"location":    {nil, into(func(r *Record, v *Point) { r.Location = v })},
 	"crs":         {nil, nil}, // handled by the caller: it says how to read location
 	"unit":        {nil, into(func(r *Record, v string) { r.Unit = v })},
@@ -269,6 +270,10 @@ func validate(in *Input, now time.Time, shift time.Duration, verr *ValidationErr
 		verr.add("kind", "must be one of patrol, expulsion, grazing, vehicle, confiscation, case")
 	}
 	checkTime(verr, "observed_at", r.ObservedAt, now, shift, true)
+	if r.GNSSAt != nil {
+		// Satellite time does not depend on the phone's clock.
+		checkTime(verr, "gnss_at", *r.GNSSAt, now, 0, true)
+	}
 	switch strings.ToLower(in.CRS) {
 	case "", "wgs84", "gcj02", "bd09":
 		in.CRS = strings.ToLower(in.CRS)

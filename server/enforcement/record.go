@@ -140,13 +140,16 @@ type Record struct {
 	ID         string    `json:"id"`
 	Kind       Kind      `json:"kind"`
 	ObservedAt time.Time `json:"observed_at"`
-	Location   *Point    `json:"location,omitempty"`
-	Unit       string    `json:"unit"`
-	Officers   []string  `json:"officers,omitempty"`
-	PatrolID   string    `json:"patrol_id,omitempty"`
-	Campaign   string    `json:"campaign,omitempty"`
-	Note       string    `json:"note,omitempty"`
-	Photos     []Photo   `json:"photos,omitempty"`
+	// GNSSAt is the satellite receiver's time of the fix, when the phone
+	// gave it: independent of the phone's clock. Kept, never used to order.
+	GNSSAt   *time.Time `json:"gnss_at,omitempty"`
+	Location *Point     `json:"location,omitempty"`
+	Unit     string     `json:"unit"`
+	Officers []string   `json:"officers,omitempty"`
+	PatrolID string     `json:"patrol_id,omitempty"`
+	Campaign string     `json:"campaign,omitempty"`
+	Note     string     `json:"note,omitempty"`
+	Photos   []Photo    `json:"photos,omitempty"`
 
 	// patrol
 	StartedAt  *time.Time  `json:"started_at,omitempty"`
@@ -284,6 +287,7 @@ func (r Record) CanonicalHash() string {
 	c.StartedAt = utcPtr(c.StartedAt)
 	c.EndedAt = utcPtr(c.EndedAt)
 	c.FiledAt = utcPtr(c.FiledAt)
+	c.GNSSAt = utcPtr(c.GNSSAt)
 	c.DecidedAt = utcPtr(c.DecidedAt)
 	if len(c.TrackTimes) > 0 {
 		tt := make([]time.Time, len(c.TrackTimes))

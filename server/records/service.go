@@ -465,6 +465,7 @@ func truncateTimes(r *enforcement.Record) {
 	}
 	r.ObservedAt = ms(r.ObservedAt)
 	r.StartedAt, r.EndedAt, r.FiledAt, r.DecidedAt = msp(r.StartedAt), msp(r.EndedAt), msp(r.FiledAt), msp(r.DecidedAt)
+	r.GNSSAt = msp(r.GNSSAt)
 	for i, t := range r.TrackTimes {
 		r.TrackTimes[i] = ms(t)
 	}

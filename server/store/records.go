@@ -23,23 +23,24 @@ func RevisionID(id string, rev int64) string { return id + ":" + strconv.FormatI
 // (FerretDB refuses nested arrays); the derived keys (day, month, unit path,
 // value) are written once so that a $match/$group can total them.
 type recordDoc struct {
-	ID         string    `bson:"_id"`
-	RecordID   string    `bson:"record_id"`
-	Rev        int64     `bson:"rev"`
-	Kind       string    `bson:"kind"`
-	ObservedAt time.Time `bson:"observed_at"`
-	Day        string    `bson:"day"`
-	Month      string    `bson:"month"`
-	Lon        float64   `bson:"lon"`
-	Lat        float64   `bson:"lat"`
-	Coords     []float64 `bson:"coordinates"`
-	Unit       string    `bson:"unit"`
-	UnitPath   []string  `bson:"unit_path"`
-	Officers   []string  `bson:"officers,omitempty"`
-	PatrolID   string    `bson:"patrol_id,omitempty"`
-	Campaign   string    `bson:"campaign,omitempty"`
-	Note       string    `bson:"note,omitempty"`
-	Photos     []photo   `bson:"photos,omitempty"`
+	ID         string     `bson:"_id"`
+	RecordID   string     `bson:"record_id"`
+	Rev        int64      `bson:"rev"`
+	Kind       string     `bson:"kind"`
+	ObservedAt time.Time  `bson:"observed_at"`
+	GNSSAt     *time.Time `bson:"gnss_at,omitempty"`
+	Day        string     `bson:"day"`
+	Month      string     `bson:"month"`
+	Lon        float64    `bson:"lon"`
+	Lat        float64    `bson:"lat"`
+	Coords     []float64  `bson:"coordinates"`
+	Unit       string     `bson:"unit"`
+	UnitPath   []string   `bson:"unit_path"`
+	Officers   []string   `bson:"officers,omitempty"`
+	PatrolID   string     `bson:"patrol_id,omitempty"`
+	Campaign   string     `bson:"campaign,omitempty"`
+	Note       string     `bson:"note,omitempty"`
+	Photos     []photo    `bson:"photos,omitempty"`
 
 	StartedAt  *time.Time  `bson:"started_at,omitempty"`
 	EndedAt    *time.Time  `bson:"ended_at,omitempty"`
@@ -125,7 +126,7 @@ type item struct {
 func toRecordDoc(r enforcement.Record) (recordDoc, error) {
 	d := recordDoc{
 		ID: RevisionID(r.ID, r.Rev), RecordID: r.ID, Rev: r.Rev, Kind: string(r.Kind),
-		ObservedAt: r.ObservedAt, Day: enforcement.DayOf(r.ObservedAt).String(),
+		ObservedAt: r.ObservedAt, GNSSAt: r.GNSSAt, Day: enforcement.DayOf(r.ObservedAt).String(),
 		Month: enforcement.DayOf(r.ObservedAt).Month(), Unit: r.Unit, UnitPath: r.UnitPath,
 		Officers: r.Officers, PatrolID: r.PatrolID, Campaign: r.Campaign, Note: r.Note,
 		StartedAt: r.StartedAt, EndedAt: r.EndedAt, TrackTimes: r.TrackTimes,
@@ -186,7 +187,7 @@ func fromRecordDoc(d recordDoc) (enforcement.Record, error) {
 	r := enforcement.Record{
 		ID: d.RecordID, Rev: d.Rev, Kind: enforcement.Kind(d.Kind), ObservedAt: d.ObservedAt.UTC(),
 		Unit: d.Unit, UnitPath: d.UnitPath, Officers: d.Officers, PatrolID: d.PatrolID, Campaign: d.Campaign, Note: d.Note,
-		StartedAt: utc(d.StartedAt), EndedAt: utc(d.EndedAt),
+		StartedAt: utc(d.StartedAt), EndedAt: utc(d.EndedAt), GNSSAt: utc(d.GNSSAt),
 		Persons: d.Persons, Activity: enforcement.Activity(d.Activity), Animals: d.Animals,
 		Vehicles: d.Vehicles, Plates: d.Plates,
 		CaseNo: d.CaseNo, Violation: d.Violation, LegalBasis: d.LegalBasis, Party: d.Party,
