@@ -94,29 +94,20 @@ var defaultLimits = mobilesync.Limits{
 // completeLimits fills the fields l leaves zero from the defaults.
 func completeLimits(l mobilesync.Limits) mobilesync.Limits {
 	d := defaultLimits
-	if l.SchemaVersion == 0 {
-		l.SchemaVersion = d.SchemaVersion
-	}
-	if l.MaxMutations <= 0 {
-		l.MaxMutations = d.MaxMutations
-	}
-	if l.MaxPushBytes <= 0 {
-		l.MaxPushBytes = d.MaxPushBytes
-	}
-	if l.MaxBlobBytes <= 0 {
-		l.MaxBlobBytes = d.MaxBlobBytes
-	}
-	if l.BlobPartBytes <= 0 {
-		l.BlobPartBytes = d.BlobPartBytes
-	}
-	if l.MaxTrackChunkPoints <= 0 {
-		l.MaxTrackChunkPoints = d.MaxTrackChunkPoints
-	}
-	if l.TombstoneRetentionS <= 0 {
-		l.TombstoneRetentionS = d.TombstoneRetentionS
-	}
-	if l.ClockToleranceS <= 0 {
-		l.ClockToleranceS = d.ClockToleranceS
-	}
+	orDefault(&l.SchemaVersion, d.SchemaVersion)
+	orDefault(&l.MaxMutations, d.MaxMutations)
+	orDefault(&l.MaxPushBytes, d.MaxPushBytes)
+	orDefault(&l.MaxBlobBytes, d.MaxBlobBytes)
+	orDefault(&l.BlobPartBytes, d.BlobPartBytes)
+	orDefault(&l.MaxTrackChunkPoints, d.MaxTrackChunkPoints)
+	orDefault(&l.TombstoneRetentionS, d.TombstoneRetentionS)
+	orDefault(&l.ClockToleranceS, d.ClockToleranceS)
 	return l
+}
+
+// orDefault replaces a value the server did not give (zero or less) by def.
+func orDefault[T int | int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }

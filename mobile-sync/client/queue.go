@@ -144,11 +144,8 @@ func (c *Client) Queue() (Queue, error) {
 // KeptAside returns the item kept aside under id.
 func (c *Client) KeptAside(id int64) (Aside, error) {
 	var a Aside
-	err := c.db.View(func(tx *bolt.Tx) error {
-		ok, err := getJSON(tx, bAside, u64(id), &a)
-		if err == nil && !ok {
-			err = fmt.Errorf("%w: nothing kept aside as %d", ErrNotFound, id)
-		}
+	err := c.db.View(func(tx *bolt.Tx) (err error) {
+		a, err = getAside(tx, id)
 		return err
 	})
 	if err != nil {
@@ -169,13 +166,9 @@ func (c *Client) KeptAside(id int64) (Aside, error) {
 func (c *Client) Resubmit(id int64, record []byte) (int64, error) {
 	var seq int64
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		var a Aside
-		ok, err := getJSON(tx, bAside, u64(id), &a)
+		a, err := getAside(tx, id)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: nothing kept aside as %d", ErrNotFound, id)
 		}
 		switch a.What {
 		case AsideMutation:
@@ -228,13 +221,9 @@ func (c *Client) Resubmit(id int64, record []byte) (int64, error) {
 func (c *Client) Dismiss(id int64) error {
 	var path string
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		var a Aside
-		ok, err := getJSON(tx, bAside, u64(id), &a)
+		a, err := getAside(tx, id)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: nothing kept aside as %d", ErrNotFound, id)
 		}
 		if a.Blob != nil && tx.Bucket(bBlobs).Get([]byte(a.Blob.SHA256)) == nil {
 			path = a.Blob.Path
@@ -258,4 +247,14 @@ func putAside(tx *bolt.Tx, a Aside) error {
 	}
 	a.ID = id
 	return putJSON(tx, bAside, u64(id), a)
+}
+
+// getAside reads the item kept aside under id; ErrNotFound when there is none.
+func getAside(tx *bolt.Tx, id int64) (Aside, error) {
+	var a Aside
+	ok, err := getJSON(tx, bAside, u64(id), &a)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: nothing kept aside as %d", ErrNotFound, id)
+	}
+	return a, err
 }

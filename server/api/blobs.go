@@ -17,8 +17,6 @@ import (
 // enough for a weak link, and the size of the pieces the server stores.
 const blobPartBytes = 1 << 20
 
-func (s *server) maxBlobBytes() int64 { return s.MaxBlobBytes }
-
 // blobHeaders sets the resumable-upload headers of a blob's status.
 func blobHeaders(c *gin.Context, st blobs.Status) {
 	c.Header("Upload-Offset", strconv.FormatInt(st.Received, 10))
@@ -80,7 +78,7 @@ func (s *server) putBlob(c *gin.Context) {
 		fail(c, invalid(enforcement.FieldError{Field: "Content-Range", Detail: err.Error()}))
 		return
 	}
-	if max := s.maxBlobBytes(); total > max {
+	if max := s.MaxBlobBytes; total > max {
 		abort(c, pTooLarge, fmt.Sprintf("a blob of %d bytes is larger than the %d accepted", total, max))
 		return
 	}

@@ -66,7 +66,7 @@ func (s *server) syncLimits(c *gin.Context) {
 		"schema_version":         mobilesync.SchemaVersion,
 		"max_mutations":          mobilesync.MaxMutations,
 		"max_push_bytes":         s.MaxBodyBytes,
-		"max_blob_bytes":         s.maxBlobBytes(),
+		"max_blob_bytes":         s.MaxBlobBytes,
 		"blob_part_bytes":        blobPartBytes,
 		"max_track_chunk_points": enforcement.MaxChunkPoints,
 		"tombstone_retention_s":  int64(s.TombstoneRetention.Seconds()),
