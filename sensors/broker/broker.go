@@ -116,10 +116,33 @@ type Config struct {
 	// mochi logs every connection refused and every dropped connection at
 	// WARN.
 	Logger *slog.Logger
+	// Intake, when set, takes the devices' readings in place of a server
+	// subscription (see Intake): the broker then acknowledges a device's
+	// publish only once the intake has stored it.
+	Intake Intake
 
 	// tune, when set, adjusts mochi's options after Start has set them;
 	// tests use it to measure mochi's defaults.
 	tune func(*mqtt.Options)
+}
+
+// Intake takes the readings devices publish to the embedded broker, so that
+// a publish is acknowledged to the device only after the server has stored
+// it. Without it the broker acknowledges a QoS 1 publish on receipt and
+// keeps the message in memory until the server's session takes it, and a
+// crash in between loses it (DESIGN §4). With it, a device's PUBACK is sent
+// once what it published is stored, or quarantined; a crash before that
+// leaves the message with the device, whose session sends it again.
+type Intake interface {
+	// Submit hands over one message a device published on its own
+	// readings topic (the ACL has checked the topic). It may block while
+	// the intake is full, which holds back that device's connection only.
+	// It calls ack exactly once, from any goroutine, when the message is
+	// stored (or quarantined), and returns true; or it returns false
+	// without calling ack when it takes nothing more (it is closing), and
+	// the broker then drops the device's connection so that the device
+	// sends the message again later. dup is the publish's DUP flag.
+	Submit(topic string, payload []byte, dup bool, ack func()) bool
 }
 
 // Broker is a running embedded MQTT broker.
@@ -129,6 +152,7 @@ type Broker struct {
 	auth       Authenticator
 	log        *slog.Logger
 	maxPending int
+	intake     Intake
 
 	mu       sync.RWMutex
 	roles    map[*mqtt.Client]Role
@@ -141,6 +165,8 @@ type Broker struct {
 	authRefused atomic.Int64
 	aclDenied   atomic.Int64
 	throttled   atomic.Int64
+	taken       atomic.Int64
+	takenAcked  atomic.Int64
 }
 
 // Start starts a broker listening on cfg.Addr and returns once it accepts
@@ -194,6 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		auth:       cfg.Auth,
 		log:        log,
 		maxPending: maxPending,
+		intake:     cfg.Intake,
 		roles:      make(map[*mqtt.Client]Role),
 		replaced:   make(map[*mqtt.Client]*mqtt.Client),
 	}
@@ -278,6 +305,10 @@ type Stats struct {
 	// Throttled counts device publishes held back by the MaxPending
 	// throttle.
 	Throttled int64
+	// Taken counts the device publishes handed to the Intake, and
+	// TakenAcked those of them acknowledged to the device after the
+	// intake stored them.
+	Taken, TakenAcked int64
 }
 
 // Stats returns the broker's counters.
@@ -293,6 +324,8 @@ func (b *Broker) Stats() Stats {
 		AuthRefused:      b.authRefused.Load(),
 		ACLDenied:        b.aclDenied.Load(),
 		Throttled:        b.throttled.Load(),
+		Taken:            b.taken.Load(),
+		TakenAcked:       b.takenAcked.Load(),
 	}
 }
 
@@ -457,12 +490,48 @@ func (h *hook) OnClientExpired(cl *mqtt.Client) {
 	h.b.mu.Unlock()
 }
 
-// OnPublish applies the MaxPending throttle to devices' publishes. It runs
-// on the publishing client's read goroutine, so waiting here stops reading
-// from that client only.
+// OnPublish hands a device's publish to the Intake, when there is one, or
+// else applies the MaxPending throttle to it. It runs on the publishing
+// client's read goroutine, so waiting here stops reading from that client
+// only.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if role, ok := h.b.role(cl); ok && role.Kind == KindDevice {
-		h.b.throttle(cl)
+	role, ok := h.b.role(cl)
+	if !ok || role.Kind != KindDevice {
+		return pk, nil
 	}
-	return pk, nil
+	if h.b.intake == nil {
+		h.b.throttle(cl)
+		return pk, nil
+	}
+	return pk, h.b.take(cl, pk)
+}
+
+// take hands pk, a device's publish, to the intake and answers
+// packets.ErrRejectPacket, so that mochi neither acknowledges it nor routes
+// it: the PUBACK goes out when the intake calls back. QoS 2 is refused
+// (the exchange it needs is mochi's to run): the device is disconnected and
+// its log says why.
+func (b *Broker) take(cl *mqtt.Client, pk packets.Packet) error {
+	if pk.FixedHeader.Qos > 1 {
+		b.log.Warn("mqtt publish at QoS 2 refused: publish readings at QoS 1", "client", cl.ID, "topic", pk.TopicName)
+		cl.Stop(errors.New("QoS 2 publishes are not supported; use QoS 1"))
+		return packets.ErrRejectPacket
+	}
+	ack := func() {}
+	if pk.FixedHeader.Qos == 1 {
+		id := pk.PacketID
+		ack = func() {
+			b.takenAcked.Add(1)
+			if err := cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: id}); err != nil {
+				// The connection is gone: the device's session sends the
+				// message again, and the intake de-duplicates it.
+				b.log.Debug("mqtt puback not delivered", "client", cl.ID, "packet", id, "error", err)
+			}
+		}
+	}
+	b.taken.Add(1)
+	if !b.intake.Submit(pk.TopicName, pk.Payload, pk.FixedHeader.Dup, ack) {
+		cl.Stop(errors.New("the server is shutting down"))
+	}
+	return packets.ErrRejectPacket
 }

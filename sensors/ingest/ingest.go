@@ -72,9 +72,12 @@ type Quarantined struct {
 }
 
 // MaxBatchSize is the most readings the ingest passes to one
-// StoreReadings call: a bulk write of more statements than that can hang
-// FerretDB (DESIGN §2).
-const MaxBatchSize = 40
+// StoreReadings call: one InsertMany of the store (server/store
+// MaxInsertBatch). FerretDB's hang on bulk writes of more than 40
+// statements (DESIGN §2) is one of statements that match stored documents;
+// inserts of 500 documents that all exist already answer at once
+// (measured in the store's TestInsertManyOfDuplicatesDoesNotHang).
+const MaxBatchSize = 500
 
 // Sink is where the ingest puts what it receives. The ingest calls it from
 // one goroutine, one call at a time.
@@ -103,7 +106,7 @@ type Sink interface {
 
 // Defaults of Config.
 const (
-	DefaultQueueSize      = 1024
+	DefaultQueueSize      = 4096
 	DefaultFlushInterval  = 10 * time.Millisecond
 	DefaultRetryMin       = 100 * time.Millisecond
 	DefaultRetryMax       = 10 * time.Second
@@ -214,7 +217,7 @@ func (cfg Config) withDefaults() (Config, error) {
 // item is one received message on its way to the sink: its readings, or
 // its quarantine entry.
 type item struct {
-	msg        paho.Message
+	ack        func() // acknowledges the message to the broker
 	readings   []Reading
 	quarantine *Quarantined
 }
@@ -281,23 +284,7 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 	if sink == nil {
 		return nil, errors.New("ingest.Start: a Sink is required")
 	}
-	storeCtx, cancel := context.WithCancel(context.Background())
-	in := &Ingest{
-		cfg:         cfg,
-		sink:        sink,
-		log:         cfg.Logger,
-		queue:       make(chan item, cfg.QueueSize),
-		closing:     make(chan struct{}),
-		done:        make(chan struct{}),
-		storeCtx:    storeCtx,
-		cancelStore: cancel,
-		subscribed:  make(chan error, 1),
-		byReason:    make(map[Reason]*atomic.Uint64, len(Reasons)),
-	}
-	in.SetStations(cfg.Stations)
-	for _, r := range Reasons {
-		in.byReason[r] = new(atomic.Uint64)
-	}
+	in, cancel := newIngest(cfg, sink)
 	opts := paho.NewClientOptions().
 		AddBroker(cfg.BrokerURL).
 		SetClientID(cfg.ClientID).
@@ -352,6 +339,66 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 	}
 	in.log.Info("ingest: subscribed", "broker", cfg.BrokerURL, "client", cfg.ClientID, "topic", cfg.Topic)
 	return in, nil
+}
+
+// StartLocal starts an ingest without an MQTT client: messages come in
+// through Submit, from an embedded broker that hands over the devices'
+// publishes (its broker.Intake) and sends each PUBACK when ack is called.
+// cfg.BrokerURL, ClientID, Username, Password, Topic and ConnectTimeout are
+// not used. Close stops it like an ingest started by Start.
+func StartLocal(cfg Config, sink Sink) (*Ingest, error) {
+	cfg.BrokerURL, cfg.ClientID = "local://in-process", "local"
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("ingest.StartLocal: %w", err)
+	}
+	if sink == nil {
+		return nil, errors.New("ingest.StartLocal: a Sink is required")
+	}
+	in, _ := newIngest(cfg, sink)
+	go in.run()
+	return in, nil
+}
+
+// Publish publishes payload on topic at QoS 1 through the ingest's broker
+// connection (the server's alerts), retained if retain is true, and waits
+// up to cfg.ConnectTimeout for the broker's acknowledgement. An ingest
+// started by StartLocal has no connection and answers an error.
+func (in *Ingest) Publish(topic string, payload []byte, retain bool) error {
+	if in.client == nil {
+		return fmt.Errorf("ingest.Publish %s: no broker connection (a local ingest)", topic)
+	}
+	tok := in.client.Publish(topic, QoS, retain, payload)
+	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
+		return fmt.Errorf("ingest.Publish %s: no acknowledgement in %v", topic, in.cfg.ConnectTimeout)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("ingest.Publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// newIngest makes an ingest without a client; the batcher is not started.
+func newIngest(cfg Config, sink Sink) (*Ingest, context.CancelFunc) {
+	storeCtx, cancel := context.WithCancel(context.Background())
+	in := &Ingest{
+		cfg:         cfg,
+		sink:        sink,
+		log:         cfg.Logger,
+		queue:       make(chan item, cfg.QueueSize),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
+		storeCtx:    storeCtx,
+		cancelStore: cancel,
+		subscribed:  make(chan error, 1),
+		byReason:    make(map[Reason]*atomic.Uint64, len(Reasons)),
+	}
+	in.SetStations(cfg.Stations)
+	for _, r := range Reasons {
+		in.byReason[r] = new(atomic.Uint64)
+	}
+	return in, cancel
+
 }
 
 // onConnect subscribes on every (re)connection. With a persistent session
@@ -409,42 +456,56 @@ func (in *Ingest) SetStations(stations map[string]sensors.Station) {
 
 // handle is paho's message handler (see Ingest).
 func (in *Ingest) handle(_ paho.Client, m paho.Message) {
+	in.Submit(m.Topic(), m.Payload(), m.Duplicate(), m.Ack)
+}
+
+// Submit takes one message received on topic: it parses it, queues its
+// readings (or its quarantine entry) for the sink, and calls ack once they
+// are stored. It blocks while the queue is full. It returns false, without
+// calling ack, when the ingest is closing: the message is then left to the
+// broker, which sends it again. dup is the message's DUP flag, for the log.
+//
+// The paho subscription calls it for every message; an embedded broker
+// calls it directly (see StartLocal), as its broker.Intake.
+func (in *Ingest) Submit(topic string, payload []byte, dup bool, ack func()) bool {
 	select {
 	case <-in.closing:
-		return // not acknowledged: the broker sends it again next session
+		return false // not acknowledged: the broker sends it again next session
 	default:
 	}
 	in.received.Add(1)
 	now := in.cfg.Clock()
 	p := Parser{Stations: *in.stations.Load(), MaxFuture: in.cfg.MaxFuture}
-	it := item{msg: m}
-	rs, err := p.Parse(m.Topic(), m.Payload(), now)
+	it := item{ack: ack}
+	rs, err := p.Parse(topic, payload, now)
 	if err != nil {
 		rej, ok := err.(*RejectError)
 		if !ok {
 			rej = &RejectError{Reason: ReasonMalformed, Detail: err.Error()}
 		}
-		station, _ := StationFromTopic(m.Topic())
-		it.quarantine = &Quarantined{Topic: m.Topic(), Payload: m.Payload(), Station: station,
+		station, _ := StationFromTopic(topic)
+		it.quarantine = &Quarantined{Topic: topic, Payload: payload, Station: station,
 			Reason: rej.Reason, Detail: rej.Detail, ReceivedAt: now}
 		in.quarantined.Add(1)
 		if c, ok := in.byReason[rej.Reason]; ok {
 			c.Add(1)
 		}
 		in.log.Warn("ingest: message quarantined", "reason", string(rej.Reason), "detail", rej.Detail,
-			"topic", m.Topic(), "bytes", len(m.Payload()), "duplicate", m.Duplicate())
+			"topic", topic, "bytes", len(payload), "duplicate", dup)
 	} else {
 		it.readings = rs
 	}
 	select {
 	case in.queue <- it:
-		return
+		return true
 	default:
 	}
 	in.queueWaits.Add(1)
 	select {
 	case in.queue <- it:
+		return true
 	case <-in.closing:
+		return false
 	}
 }
 
@@ -525,7 +586,7 @@ func (in *Ingest) store(batch []item) {
 		rs = rs[len(chunk):]
 	}
 	for _, it := range batch {
-		it.msg.Ack()
+		it.ack()
 		in.acked.Add(1)
 	}
 }
@@ -536,7 +597,7 @@ func (in *Ingest) keep(it item) {
 	if !in.retry("quarantine", func(ctx context.Context) error { return in.sink.Quarantine(ctx, *it.quarantine) }) {
 		return
 	}
-	it.msg.Ack()
+	it.ack()
 	in.acked.Add(1)
 }
 
@@ -585,7 +646,9 @@ func (in *Ingest) Close() error {
 				"the broker keeps them for the next session", in.cfg.CloseTimeout)
 		}
 		in.cancelStore()
-		in.client.Disconnect(250)
+		if in.client != nil {
+			in.client.Disconnect(250)
+		}
 	})
 	return in.closeErr
 }
@@ -625,7 +688,7 @@ func (in *Ingest) Stats() Stats {
 		StoreErrors: in.storeErrors.Load(),
 		QueueWaits:  in.queueWaits.Load(),
 		Queued:      len(in.queue),
-		Connected:   in.client.IsConnectionOpen(),
+		Connected:   in.client == nil || in.client.IsConnectionOpen(),
 	}
 	for r, c := range in.byReason {
 		s.ByReason[r] = c.Load()

@@ -574,7 +574,7 @@ func TestStartErrors(t *testing.T) {
 		{"no broker URL", with(func(c *ingest.Config) { c.BrokerURL = "" }), ingest.NewMemorySink(), "BrokerURL is required"},
 		{"URL without scheme", with(func(c *ingest.Config) { c.BrokerURL = "127.0.0.1:1883" }), ingest.NewMemorySink(), "want tcp://host:port"},
 		{"no client id", with(func(c *ingest.Config) { c.ClientID = "" }), ingest.NewMemorySink(), "ClientID is required"},
-		{"batch too large", with(func(c *ingest.Config) { c.BatchSize = 41 }), ingest.NewMemorySink(), "BatchSize 41"},
+		{"batch too large", with(func(c *ingest.Config) { c.BatchSize = ingest.MaxBatchSize + 1 }), ingest.NewMemorySink(), "BatchSize 501"},
 		{"no sink", ok, nil, "a Sink is required"},
 		{"nobody listening", with(func(c *ingest.Config) { c.BrokerURL = "tcp://" + closed }), ingest.NewMemorySink(), "connect"},
 		{"wrong password", with(func(c *ingest.Config) { c.Password = "guess" }), ingest.NewMemorySink(), "connect"},
