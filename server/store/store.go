@@ -238,7 +238,8 @@ const (
 
 // allCollections are the collections this store writes.
 var allCollections = []string{colRecords, colAudit, colUnits, colUsers, colDevices, colSessions, colMeta, colZones,
-	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks}
+	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks,
+	colStations, colStationCredentials, colReadings, colSensorQuarantine, colAlertEvents}
 
 // ensureIndexes creates the secondary indexes on MongoDB, where they serve
 // the report pipelines, GridFS readers and ad-hoc queries. FerretDB never
@@ -256,6 +257,14 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		},
 		colUsers: {
 			{Keys: bson.D{{Key: "unit", Value: 1}}},
+		},
+		colReadings: {
+			{Keys: bson.D{{Key: "station", Value: 1}, {Key: "ts", Value: 1}}},
+			{Keys: bson.D{{Key: "day", Value: 1}, {Key: "station", Value: 1}}},
+		},
+		colAlertEvents: {
+			{Keys: bson.D{{Key: "alert_id", Value: 1}, {Key: "rev", Value: 1}}},
+			{Keys: bson.D{{Key: "station", Value: 1}, {Key: "state", Value: 1}}},
 		},
 	}
 	addBlobIndexes(idx)
