@@ -1,0 +1,422 @@
+// Package monitoring is the server's side of the water-quality monitoring:
+// the registry of stations and their device credentials, the sink the MQTT
+// ingest writes readings into, the in-memory read models the queries answer
+// from (recent readings, per-day summaries, the latest class of each
+// station) and the alerts raised when a station falls below its target or
+// falls silent.
+//
+// Everything it writes is an insert by deterministic _id (DESIGN §2):
+// station and credential versions, readings "{station}:{ts}", quarantined
+// messages, alert revisions "{alert}:{rev}". The read models are built by
+// one scan at start and kept current by the write path; alerts are derived
+// again from the readings at start (the same readings open the same
+// alerts), and acknowledgements are laid over them from the stored
+// revisions.
+package monitoring
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// Defaults of Options.
+const (
+	DefaultRawRetention = 35 * 24 * time.Hour
+	DefaultTickInterval = 30 * time.Second
+	// QuarantineKept is how many quarantined messages the service keeps in
+	// memory for inspection (the store keeps them all).
+	QuarantineKept = 1000
+)
+
+// Options configure a Service.
+type Options struct {
+	Logger *slog.Logger
+	// Rules configure the alerts.
+	Rules sensors.AlertRules
+	// RawRetention is how far back the individual readings are kept in
+	// memory for the readings query; older ranges are answered from the
+	// per-day summaries. DefaultRawRetention when 0.
+	RawRetention time.Duration
+	// TickInterval is how often silent stations are looked for;
+	// DefaultTickInterval when 0.
+	TickInterval time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Publisher publishes an alert's state on the broker (retained).
+type Publisher func(topic string, payload []byte, retain bool) error
+
+// Service is the monitoring service. It is safe for concurrent use.
+type Service struct {
+	store Store
+	opt   Options
+	log   *slog.Logger
+
+	mu       sync.RWMutex
+	stations map[string]*station
+	creds    map[string]Credential // by username (= station id)
+	alerts   map[string]*sensors.Alert
+	quar     []QuarantineEntry // the latest QuarantineKept, oldest first
+	quarN    int64
+
+	pubMu     sync.Mutex
+	publish   Publisher
+	onChange  []func(map[string]sensors.Station)
+	onCreds   []func(Credential)
+	stats     Stats
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// Stats are counters of the service since it started.
+type Stats struct {
+	Readings        int64 // readings stored (not counting duplicates)
+	Duplicates      int64 // readings that were already stored
+	Quarantined     int64
+	AlertsOpened    int64
+	AlertsCleared   int64
+	AlertsOpen      int64 // open now
+	PublishFailures int64
+}
+
+// Open reads the stations, credentials, readings and alert revisions from
+// the store and builds the read models. The readings are read by one scan:
+// at start only, never on a request.
+func Open(ctx context.Context, st Store, opt Options) (*Service, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.RawRetention <= 0 {
+		opt.RawRetention = DefaultRawRetention
+	}
+	if opt.TickInterval <= 0 {
+		opt.TickInterval = DefaultTickInterval
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Service{store: st, opt: opt, log: opt.Logger, stations: map[string]*station{}, creds: map[string]Credential{},
+		alerts: map[string]*sensors.Alert{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if err := s.load(ctx); err != nil {
+		return nil, fmt.Errorf("monitoring.Open: %w", err)
+	}
+	go s.ticker()
+	return s, nil
+}
+
+// Close stops the silence checks.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+	})
+}
+
+func (s *Service) load(ctx context.Context) error {
+	now, began := s.opt.Now(), time.Now()
+	vs, err := s.store.StationVersions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if cur, ok := s.stations[v.Station.ID]; ok && cur.version >= v.Version {
+			continue
+		}
+		s.putStationLocked(v, now)
+	}
+	cs, err := s.store.Credentials(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if cur, ok := s.creds[c.Username]; !ok || cur.Version < c.Version {
+			s.creds[c.Username] = c
+		}
+	}
+	// Readings: gathered per station, then replayed in time order, so that
+	// the alerts come out as they did live.
+	per := map[string][]StoredReading{}
+	var n int
+	err = s.store.ScanReadings(ctx, func(r StoredReading) error {
+		if _, ok := s.stations[r.Station]; ok {
+			per[r.Station] = append(per[r.Station], r)
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var derived []sensors.Alert
+	for id, rs := range per {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
+		st := s.stations[id]
+		for _, r := range rs {
+			derived = append(derived, s.applyLocked(st, r)...)
+		}
+	}
+	s.stats.Readings = int64(n)
+	// Acknowledgements, and any alert revision the replay did not produce
+	// (a station whose readings are gone), come from the stored revisions.
+	stored := map[string]sensors.Alert{}
+	err = s.store.ScanAlertEvents(ctx, func(ev AlertEvent) error {
+		if cur, ok := stored[ev.Alert.ID]; !ok || cur.Rev < ev.Alert.Rev {
+			stored[ev.Alert.ID] = ev.Alert
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, a := range stored {
+		if cur, ok := s.alerts[id]; ok {
+			if a.AckedBy != "" {
+				cur.AckedBy, cur.AckedAt = a.AckedBy, a.AckedAt
+				s.stations[cur.Station].watch.Restore(*cur)
+			}
+			if a.Rev > cur.Rev {
+				cur.Rev = a.Rev
+			}
+			continue
+		}
+		a := a
+		s.alerts[id] = &a
+		// An alert the replay cannot produce (a silence: it comes from the
+		// clock, not from readings) is put back into its station's watch,
+		// so that the next reading clears it.
+		if st, ok := s.stations[a.Station]; ok && a.State == sensors.AlertOpen {
+			st.watch.Restore(a)
+		}
+	}
+	// Revisions the replay produced that the store lacks (a crash between
+	// a reading and its alert) are stored now; duplicates are expected.
+	if len(derived) > 0 {
+		evs := make([]AlertEvent, 0, len(derived))
+		for _, a := range derived {
+			if st, ok := stored[a.ID]; ok && st.Rev >= a.Rev {
+				continue
+			}
+			evs = append(evs, AlertEvent{Alert: a, Rev: a.Rev})
+		}
+		for _, err := range s.store.InsertAlertEvents(ctx, evs) {
+			if err != nil && !errors.Is(err, enforcement.ErrExists) {
+				s.log.Warn("monitoring: storing a replayed alert revision failed; it is derived again at the next start", "error", err)
+			}
+		}
+	}
+	s.countOpenLocked()
+	s.log.Info("monitoring read models built", "stations", len(s.stations), "readings", n, "alerts", len(s.alerts),
+		"elapsed_ms", time.Since(began).Milliseconds())
+	return nil
+}
+
+// putStationLocked installs version v of a station, keeping its readings
+// and alert state when it is already known.
+func (s *Service) putStationLocked(v StationVersion, now time.Time) *station {
+	if cur, ok := s.stations[v.Station.ID]; ok {
+		cur.def, cur.version, cur.createdBy, cur.createdAt = v.Station, v.Version, v.CreatedBy, v.CreatedAt
+		cur.watch.SetStation(v.Station)
+		return cur
+	}
+	st := &station{def: v.Station, version: v.Version, createdBy: v.CreatedBy, createdAt: v.CreatedAt,
+		watch: sensors.NewWatch(v.Station, s.opt.Rules, now), days: map[string]*sensors.DaySummary{}}
+	s.stations[v.Station.ID] = st
+	return st
+}
+
+// OnStations registers fn to be called with every station whenever the
+// set changes (and once now): the ingest checks readings against it.
+func (s *Service) OnStations(fn func(map[string]sensors.Station)) {
+	s.pubMu.Lock()
+	s.onChange = append(s.onChange, fn)
+	s.pubMu.Unlock()
+	fn(s.StationMap())
+}
+
+// OnCredential registers fn to be called with every credential issued from
+// now on (and once now with each current one): the embedded broker
+// authenticates devices with them.
+func (s *Service) OnCredential(fn func(Credential)) {
+	s.pubMu.Lock()
+	s.onCreds = append(s.onCreds, fn)
+	s.pubMu.Unlock()
+	s.mu.RLock()
+	cs := make([]Credential, 0, len(s.creds))
+	for _, c := range s.creds {
+		cs = append(cs, c)
+	}
+	s.mu.RUnlock()
+	for _, c := range cs {
+		fn(c)
+	}
+}
+
+// SetPublisher sets where alerts are published (the broker).
+func (s *Service) SetPublisher(p Publisher) {
+	s.pubMu.Lock()
+	s.publish = p
+	s.pubMu.Unlock()
+}
+
+// StationMap returns the stations in force by id.
+func (s *Service) StationMap() map[string]sensors.Station {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := make(map[string]sensors.Station, len(s.stations))
+	for id, st := range s.stations {
+		m[id] = st.def
+	}
+	return m
+}
+
+func (s *Service) notifyStations() {
+	m := s.StationMap()
+	s.pubMu.Lock()
+	fns := append([]func(map[string]sensors.Station){}, s.onChange...)
+	s.pubMu.Unlock()
+	for _, fn := range fns {
+		fn(m)
+	}
+}
+
+// PutStation stores a station: a new one (create true, which fails with an
+// error wrapping enforcement.ErrExists when the id is taken) or a new
+// version of an existing one (create false, which fails with
+// enforcement.ErrNotFound for an unknown id). The station is validated
+// first (an error wrapping enforcement.ErrInvalid and the
+// *sensors.ValidationError).
+func (s *Service) PutStation(ctx context.Context, by string, def sensors.Station, create bool) (StationVersion, error) {
+	if err := sensors.ValidateStation(def); err != nil {
+		return StationVersion{}, fmt.Errorf("monitoring: put station: %w: %w", enforcement.ErrInvalid, err)
+	}
+	s.mu.RLock()
+	cur, exists := s.stations[def.ID]
+	var version int64 = 1
+	if exists {
+		version = cur.version + 1
+	}
+	s.mu.RUnlock()
+	switch {
+	case create && exists:
+		return StationVersion{}, fmt.Errorf("monitoring: create station %s: %w", def.ID, enforcement.ErrExists)
+	case !create && !exists:
+		return StationVersion{}, fmt.Errorf("monitoring: update station %s: %w", def.ID, enforcement.ErrNotFound)
+	}
+	v := StationVersion{Station: def, Version: version, CreatedBy: by, CreatedAt: s.opt.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.store.InsertStationVersion(ctx, v); err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return StationVersion{}, fmt.Errorf("monitoring: put station %s: another change came first: %w", def.ID, enforcement.ErrConflict)
+		}
+		return StationVersion{}, fmt.Errorf("monitoring: put station %s: %w", def.ID, err)
+	}
+	s.mu.Lock()
+	s.putStationLocked(v, s.opt.Now())
+	s.mu.Unlock()
+	s.notifyStations()
+	return v, nil
+}
+
+// IssuedCredential is a device credential as issued: the only time the
+// password is seen.
+type IssuedCredential struct {
+	Station  string    `json:"station"`
+	Username string    `json:"username"`
+	Password string    `json:"password"`
+	Version  int64     `json:"version"`
+	IssuedAt time.Time `json:"issued_at"`
+}
+
+// IssueCredential issues (or rotates) the MQTT credential of a station's
+// device: the username is the station id, the password 24 random bytes in
+// base64url (192 bits). Only a salted hash is stored; the previous password
+// stops working at once. It fails with enforcement.ErrNotFound for an
+// unknown station.
+func (s *Service) IssueCredential(ctx context.Context, by, stationID string) (IssuedCredential, error) {
+	s.mu.RLock()
+	_, ok := s.stations[stationID]
+	prev := s.creds[stationID]
+	s.mu.RUnlock()
+	if !ok {
+		return IssuedCredential{}, fmt.Errorf("monitoring: issue credential for %s: %w", stationID, enforcement.ErrNotFound)
+	}
+	secret := make([]byte, 24)
+	salt := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	_, _ = rand.Read(salt)
+	password := base64.RawURLEncoding.EncodeToString(secret)
+	c := Credential{Station: stationID, Version: prev.Version + 1, Username: stationID, Salt: salt,
+		Hash: hashPassword(salt, password), IssuedBy: by, IssuedAt: s.opt.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.store.InsertCredential(ctx, c); err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return IssuedCredential{}, fmt.Errorf("monitoring: issue credential for %s: another issue came first: %w", stationID, enforcement.ErrConflict)
+		}
+		return IssuedCredential{}, fmt.Errorf("monitoring: issue credential for %s: %w", stationID, err)
+	}
+	s.mu.Lock()
+	s.creds[c.Username] = c
+	s.mu.Unlock()
+	s.pubMu.Lock()
+	fns := append([]func(Credential){}, s.onCreds...)
+	s.pubMu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+	return IssuedCredential{Station: stationID, Username: c.Username, Password: password, Version: c.Version, IssuedAt: c.IssuedAt}, nil
+}
+
+// hashPassword is SHA-256(salt || password): adequate for generated
+// secrets of 192 bits (see Credential).
+func hashPassword(salt []byte, password string) []byte {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write([]byte(password))
+	return h.Sum(nil)
+}
+
+// Authenticate checks a device's MQTT username and password against the
+// current credential, in constant time, and returns its station.
+func (s *Service) Authenticate(username, password string) (station string, ok bool) {
+	s.mu.RLock()
+	c, found := s.creds[username]
+	s.mu.RUnlock()
+	if !found {
+		// Spend the same time on an unknown user as on a wrong password.
+		hashPassword(make([]byte, 16), password)
+		return "", false
+	}
+	if subtle.ConstantTimeCompare(hashPassword(c.Salt, password), c.Hash) != 1 {
+		return "", false
+	}
+	return c.Station, true
+}
+
+// Stats returns the service's counters.
+func (s *Service) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.stats
+}
+
+func (s *Service) countOpenLocked() {
+	var n int64
+	for _, a := range s.alerts {
+		if a.State == sensors.AlertOpen {
+			n++
+		}
+	}
+	s.stats.AlertsOpen = n
+}

@@ -1,0 +1,242 @@
+package monitoring_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/sensors/ingest"
+	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/monitoring"
+	"github.com/baoshui/baoshui/server/store"
+	"github.com/baoshui/baoshui/server/store/storetest"
+)
+
+var t0 = time.Date(2024, 7, 4, 0, 0, 0, 0, time.UTC)
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+func stations(t *testing.T) []sensors.Station {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/stations.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := sensors.LoadStations(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sts
+}
+
+func open(t *testing.T, s *store.Store, clk *clock) *monitoring.Service {
+	t.Helper()
+	svc, err := monitoring.Open(context.Background(), s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Rules: sensors.AlertRules{ClearAfter: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc
+}
+
+// reading makes a classified reading of st at ts with TP = tp and a
+// compliant rest.
+func reading(st sensors.Station, ts time.Time, tp float64) ingest.Reading {
+	smp := sensors.Sample{Time: ts, Values: map[sensors.Param]float64{
+		sensors.ParamPH: 7.8, sensors.ParamDO: 8.1, sensors.ParamTP: tp, sensors.ParamNH3N: 0.1, sensors.ParamCODMn: 2.1,
+	}}
+	return ingest.Reading{Station: st.ID, Sample: smp, Result: sensors.ClassifySample(st, smp), ReceivedAt: ts.Add(time.Second)}
+}
+
+// TestReadingsAlertsAndRestart stores readings through the sink, checks
+// the read models and the alerts, restarts the service on the same store
+// and checks that it comes back with the same state and the ack kept.
+func TestReadingsAlertsAndRestart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		clk := &clock{t: t0}
+		svc := open(t, s, clk)
+		var res sensors.Station
+		for _, st := range stations(t) {
+			if st.WaterBody == sensors.Reservoir && res.ID == "" {
+				res = st
+			}
+		}
+		if _, err := svc.PutStation(ctx, "admin", res, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.PutStation(ctx, "admin", res, true); !errors.Is(err, enforcement.ErrExists) {
+			t.Fatalf("second create: %v, want ErrExists", err)
+		}
+		var published []string
+		var pmu sync.Mutex
+		svc.SetPublisher(func(topic string, payload []byte, retain bool) error {
+			pmu.Lock()
+			defer pmu.Unlock()
+			if !retain {
+				t.Errorf("alert on %s not retained", topic)
+			}
+			published = append(published, topic)
+			return nil
+		})
+		// 0.02 is Class II at a reservoir (compliant), 0.05 Class IV.
+		tps := []float64{0.02, 0.05, 0.06, 0.02, 0.02, 0.02}
+		var rs []ingest.Reading
+		for i, tp := range tps {
+			rs = append(rs, reading(res, t0.Add(time.Duration(i)*5*time.Minute), tp))
+		}
+		clk.Set(t0.Add(30 * time.Minute))
+		// Delivered in two batches, the second one twice (a redelivery).
+		if err := svc.StoreReadings(ctx, rs[:3]); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := svc.StoreReadings(ctx, rs[3:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st := svc.Stats(); st.Readings != 6 || st.Duplicates != 3 || st.AlertsOpened != 1 || st.AlertsCleared != 1 {
+			t.Fatalf("stats %+v, want 6 readings, 3 duplicates, 1 alert opened and cleared", st)
+		}
+		alerts := svc.Alerts(monitoring.AlertFilter{Station: res.ID})
+		if len(alerts) != 1 {
+			t.Fatalf("alerts %+v, want 1", alerts)
+		}
+		a := alerts[0]
+		if a.State != sensors.AlertCleared || !a.OpenedAt.Equal(rs[1].Sample.Time) || !a.ClearedAt.Equal(rs[4].Sample.Time) ||
+			a.Exceeding != 2 || a.Worst != sensors.ClassIV || len(a.Params) != 1 || a.Params[0] != sensors.ParamTP {
+			t.Fatalf("alert %+v: want cleared at the second compliant sample, opened at the first exceedance, TP class IV twice", a)
+		}
+		if len(published) == 0 || published[0] != "baoshui/v1/alerts/"+res.ID {
+			t.Fatalf("published %v", published)
+		}
+		acked, err := svc.Ack(ctx, "office", a.ID)
+		if err != nil || acked.AckedBy != "office" || acked.Rev != a.Rev+1 {
+			t.Fatalf("ack: %+v, %v", acked, err)
+		}
+		if _, err := svc.Ack(ctx, "office", "nope"); !errors.Is(err, enforcement.ErrNotFound) {
+			t.Fatalf("ack of an unknown alert: %v", err)
+		}
+		view, err := svc.Station(res.ID)
+		if err != nil || view.Latest == nil || !view.Latest.Time.Equal(rs[5].Sample.Time) || view.Status != "compliant" {
+			t.Fatalf("station view %+v, %v", view, err)
+		}
+		series, err := svc.Readings(res.ID, t0, t0.Add(time.Hour), []sensors.Param{sensors.ParamTP}, 100)
+		if err != nil || series.Resolution != "raw" || len(series.Params[sensors.ParamTP].Points) != 6 ||
+			series.Params[sensors.ParamTP].Points[2].Value != 0.06 {
+			t.Fatalf("series %+v, %v", series, err)
+		}
+		// All six fall in the first of two 30-minute buckets.
+		series, err = svc.Readings(res.ID, t0, t0.Add(time.Hour), []sensors.Param{sensors.ParamTP}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := series.Params[sensors.ParamTP].Buckets
+		if series.Resolution != "PT30M" || len(b) != 1 || b[0].Count != 6 || b[0].Max != 0.06 || b[0].Min != 0.02 {
+			t.Fatalf("downsampled %+v", series)
+		}
+		q, err := svc.Quality(res.ID, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+		if err != nil || q.Samples != 6 || q.SamplesCompliant != 4 || len(q.Days) != 1 {
+			t.Fatalf("quality %+v, %v", q, err)
+		}
+
+		// A restart rebuilds the same state from the store.
+		svc.Close()
+		svc2 := open(t, s, clk)
+		again := svc2.Alerts(monitoring.AlertFilter{})
+		if len(again) != 1 || again[0].ID != a.ID || again[0].AckedBy != "office" || again[0].State != sensors.AlertCleared {
+			t.Fatalf("after restart: %+v", again)
+		}
+		if st := svc2.Stats(); st.Readings != 6 {
+			t.Fatalf("after restart %d readings, want 6", st.Readings)
+		}
+		// A reading redelivered after the restart is a duplicate.
+		if err := svc2.StoreReadings(ctx, rs[:1]); err != nil || svc2.Stats().Duplicates != 1 {
+			t.Fatalf("redelivery after restart: %v, %+v", err, svc2.Stats())
+		}
+	})
+}
+
+// TestSilenceAndCredentials checks the silence alert from the ticker and
+// the credential's hash: the password authenticates, a rotation revokes it.
+func TestSilenceAndCredentials(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	svc := open(t, s, clk)
+	st := stations(t)[0]
+	if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.StoreReadings(ctx, []ingest.Reading{reading(st, t0, 0.02)}); err != nil {
+		t.Fatal(err)
+	}
+	// The station reports every 5 minutes; silent after 3 intervals.
+	clk.Set(t0.Add(14 * time.Minute))
+	svc.Tick(ctx)
+	if n := len(svc.Alerts(monitoring.AlertFilter{Kind: sensors.AlertSilent})); n != 0 {
+		t.Fatalf("%d silent alerts after 14 minutes", n)
+	}
+	clk.Set(t0.Add(16 * time.Minute))
+	svc.Tick(ctx)
+	open := svc.Alerts(monitoring.AlertFilter{Kind: sensors.AlertSilent, State: sensors.AlertOpen})
+	if len(open) != 1 || !open[0].OpenedAt.Equal(t0.Add(15*time.Minute)) {
+		t.Fatalf("silent alerts %+v, want one opened at +15m", open)
+	}
+	if v, _ := svc.Station(st.ID); v.Status != "silent" {
+		t.Fatalf("status %q, want silent", v.Status)
+	}
+	if err := svc.StoreReadings(ctx, []ingest.Reading{reading(st, t0.Add(16*time.Minute), 0.02)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(svc.Alerts(monitoring.AlertFilter{State: sensors.AlertOpen})); n != 0 {
+		t.Fatalf("%d open alerts after the station reported again", n)
+	}
+
+	c1, err := svc.IssueCredential(ctx, "admin", st.ID)
+	if err != nil || c1.Username != st.ID || len(c1.Password) < 32 {
+		t.Fatalf("credential %+v, %v", c1, err)
+	}
+	if got, ok := svc.Authenticate(st.ID, c1.Password); !ok || got != st.ID {
+		t.Fatal("the issued password does not authenticate")
+	}
+	c2, err := svc.IssueCredential(ctx, "admin", st.ID)
+	if err != nil || c2.Version != 2 || c2.Password == c1.Password {
+		t.Fatalf("rotation %+v, %v", c2, err)
+	}
+	if _, ok := svc.Authenticate(st.ID, c1.Password); ok {
+		t.Fatal("the rotated password still authenticates")
+	}
+	if _, ok := svc.Authenticate(st.ID, c2.Password); !ok {
+		t.Fatal("the new password does not authenticate")
+	}
+	if _, err := svc.IssueCredential(ctx, "admin", "no-such-station"); !errors.Is(err, enforcement.ErrNotFound) {
+		t.Fatalf("credential for an unknown station: %v", err)
+	}
+	// The hash, not the password, survives a restart.
+	svc.Close()
+	svc2, err := monitoring.Open(ctx, s, monitoring.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc2.Close()
+	if _, ok := svc2.Authenticate(st.ID, c2.Password); !ok {
+		t.Fatal("after restart the password does not authenticate")
+	}
+	if v, _ := svc2.Station(st.ID); v.Credential == nil || v.Credential.Version != 2 {
+		t.Fatalf("credential info after restart %+v", v.Credential)
+	}
+}

@@ -1,0 +1,270 @@
+package monitoring
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/sensors/ingest"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// The service is the ingest's sink.
+var _ ingest.Sink = (*Service)(nil)
+
+// StoreReadings implements ingest.Sink: it inserts the readings by their
+// deterministic _id, counts one already stored as stored, and adds the new
+// ones to the read models and the alerts, in time order. When the store
+// fails part-way it still applies what was stored, and returns the error:
+// the ingest calls again with the same readings, which are duplicates by
+// then except the ones that failed.
+func (s *Service) StoreReadings(ctx context.Context, rs []ingest.Reading) error {
+	srs := make([]StoredReading, len(rs))
+	for i, r := range rs {
+		srs[i] = StoredReading{Station: r.Station, Time: r.Sample.Time.UTC().Truncate(time.Millisecond),
+			Values: r.Sample.Values, Assessment: r.Result.Assessment, Full: r.Result.Full, Exceeds: r.Result.Exceeds,
+			ReceivedAt: r.ReceivedAt.UTC().Truncate(time.Millisecond)}
+	}
+	sort.SliceStable(srs, func(i, j int) bool { return srs[i].Time.Before(srs[j].Time) })
+	errs := s.store.InsertReadings(ctx, srs)
+	var failed error
+	var changes []sensors.Alert
+	s.mu.Lock()
+	for i, r := range srs {
+		switch err := errs[i]; {
+		case err == nil:
+			s.stats.Readings++
+			if st, ok := s.stations[r.Station]; ok {
+				changes = append(changes, s.applyLocked(st, r)...)
+			}
+		case errors.Is(err, enforcement.ErrExists):
+			s.stats.Duplicates++
+		default:
+			if failed == nil {
+				failed = err
+			}
+		}
+	}
+	s.countOpenLocked()
+	s.mu.Unlock()
+	s.recordAlerts(ctx, changes)
+	if failed != nil {
+		return fmt.Errorf("monitoring: store readings: %w", failed)
+	}
+	return nil
+}
+
+// Quarantine implements ingest.Sink: the message is kept in the store under
+// an id derived from its topic and payload (a redelivery is kept once) and
+// among the latest in memory.
+func (s *Service) Quarantine(ctx context.Context, q ingest.Quarantined) error {
+	h := sha256.New()
+	h.Write([]byte(q.Topic))
+	h.Write([]byte{0})
+	h.Write(q.Payload)
+	e := QuarantineEntry{ID: hex.EncodeToString(h.Sum(nil)[:16]), Topic: q.Topic, Payload: q.Payload, Station: q.Station,
+		Reason: string(q.Reason), Detail: q.Detail, ReceivedAt: q.ReceivedAt.UTC().Truncate(time.Millisecond)}
+	if err := s.store.InsertQuarantine(ctx, e); err != nil {
+		return fmt.Errorf("monitoring: quarantine: %w", err)
+	}
+	s.mu.Lock()
+	s.stats.Quarantined++
+	s.quarN++
+	s.quar = append(s.quar, e)
+	if len(s.quar) > QuarantineKept {
+		s.quar = append(s.quar[:0:0], s.quar[len(s.quar)-QuarantineKept:]...)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// applyLocked adds a stored reading to the station's read models and feeds
+// its alerts; it returns the alerts that changed. s.mu must be held.
+func (s *Service) applyLocked(st *station, r StoredReading) []sensors.Alert {
+	sample := sensors.Sample{Time: r.Time, Values: r.Values}
+	res := sensors.ClassifySample(st.def, sample)
+	day := sensors.DayOf(r.Time)
+	d, ok := st.days[day]
+	if !ok {
+		d = &sensors.DaySummary{Day: day, Params: map[sensors.Param]*sensors.Stats{}}
+		st.days[day] = d
+	}
+	d.Add(sample, res)
+	if r.Time.After(s.opt.Now().Add(-s.opt.RawRetention)) {
+		st.raw.add(r)
+	}
+	if !st.hasLatest || r.Time.After(st.latest.Time) {
+		st.latest, st.latestRes, st.hasLatest = r, res, true
+	}
+	changes := st.watch.Observe(res)
+	s.noteAlertsLocked(changes)
+	return changes
+}
+
+// noteAlertsLocked puts changed alerts into the alert index and counts
+// them. s.mu must be held.
+func (s *Service) noteAlertsLocked(changes []sensors.Alert) {
+	for _, a := range changes {
+		a := a
+		if prev, ok := s.alerts[a.ID]; ok && prev.AckedBy != "" && a.AckedBy == "" {
+			a.AckedBy, a.AckedAt = prev.AckedBy, prev.AckedAt
+		}
+		if a.Rev == 1 {
+			s.stats.AlertsOpened++
+		}
+		if a.State == sensors.AlertCleared {
+			s.stats.AlertsCleared++
+		}
+		s.alerts[a.ID] = &a
+	}
+}
+
+// recordAlerts stores the revisions of changed alerts and publishes them.
+// A revision the store does not take is logged: alerts are derived again
+// from the readings at the next start.
+func (s *Service) recordAlerts(ctx context.Context, changes []sensors.Alert) {
+	if len(changes) == 0 {
+		return
+	}
+	evs := make([]AlertEvent, len(changes))
+	for i, a := range changes {
+		evs[i] = AlertEvent{Alert: a, Rev: a.Rev}
+	}
+	for i, err := range s.store.InsertAlertEvents(ctx, evs) {
+		if err != nil && !errors.Is(err, enforcement.ErrExists) {
+			s.log.Warn("monitoring: storing an alert revision failed", "alert", changes[i].ID, "rev", changes[i].Rev, "error", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range changes {
+		s.log.Info("monitoring: alert "+string(a.State), "alert", a.ID, "station", a.Station, "kind", string(a.Kind), "rev", a.Rev)
+		if !seen[a.Station] {
+			seen[a.Station] = true
+			s.publishStation(a.Station)
+		}
+	}
+}
+
+// AlertMessage is what is published, retained, on
+// baoshui/v1/alerts/{station_id} after every change of one of the
+// station's alerts: its open alerts, and the alert that changed last.
+type AlertMessage struct {
+	Station string          `json:"station"`
+	At      time.Time       `json:"at"`
+	Open    []sensors.Alert `json:"open"`
+	Last    *sensors.Alert  `json:"last,omitempty"`
+}
+
+// AlertsTopic is the topic a station's alerts are published on.
+func AlertsTopic(station string) string { return "baoshui/v1/alerts/" + station }
+
+func (s *Service) publishStation(station string) {
+	s.pubMu.Lock()
+	pub := s.publish
+	s.pubMu.Unlock()
+	if pub == nil {
+		return
+	}
+	msg := AlertMessage{Station: station, At: s.opt.Now().UTC(), Open: []sensors.Alert{}}
+	s.mu.RLock()
+	var last *sensors.Alert
+	for _, a := range s.alerts {
+		if a.Station != station {
+			continue
+		}
+		if a.State == sensors.AlertOpen {
+			msg.Open = append(msg.Open, *a)
+		}
+		if last == nil || a.UpdatedAt.After(last.UpdatedAt) || (a.UpdatedAt.Equal(last.UpdatedAt) && a.ID > last.ID) {
+			last = a
+		}
+	}
+	if last != nil {
+		l := *last
+		msg.Last = &l
+	}
+	s.mu.RUnlock()
+	sort.Slice(msg.Open, func(i, j int) bool { return msg.Open[i].ID < msg.Open[j].ID })
+	b, _ := json.Marshal(msg)
+	if err := pub(AlertsTopic(station), b, true); err != nil {
+		s.mu.Lock()
+		s.stats.PublishFailures++
+		s.mu.Unlock()
+		s.log.Warn("monitoring: publishing alerts failed", "station", station, "error", err)
+	}
+}
+
+// ticker looks for silent stations every TickInterval.
+func (s *Service) ticker() {
+	defer close(s.stopped)
+	t := time.NewTicker(s.opt.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Tick(context.Background())
+		}
+	}
+}
+
+// Tick checks every station for silence now; the service calls it every
+// TickInterval, tests call it directly.
+func (s *Service) Tick(ctx context.Context) {
+	now := s.opt.Now()
+	var changes []sensors.Alert
+	s.mu.Lock()
+	for _, st := range s.stations {
+		c := st.watch.Tick(now)
+		st.raw.trim(now.Add(-s.opt.RawRetention))
+		s.noteAlertsLocked(c)
+		changes = append(changes, c...)
+	}
+	s.countOpenLocked()
+	s.mu.Unlock()
+	s.recordAlerts(ctx, changes)
+}
+
+// Ack acknowledges an alert: it records who and when, as a new revision,
+// without changing its state. Acknowledging again answers the alert as it
+// is. It fails with enforcement.ErrNotFound for an unknown alert.
+func (s *Service) Ack(ctx context.Context, by, id string) (sensors.Alert, error) {
+	s.mu.RLock()
+	cur, ok := s.alerts[id]
+	var a sensors.Alert
+	if ok {
+		a = *cur
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: %w", id, enforcement.ErrNotFound)
+	}
+	if a.AckedBy != "" {
+		return a, nil
+	}
+	a.AckedBy, a.AckedAt, a.Rev = by, s.opt.Now().UTC().Truncate(time.Millisecond), a.Rev+1
+	if err := s.store.InsertAlertEvents(ctx, []AlertEvent{{Alert: a, Rev: a.Rev}})[0]; err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: it changed meanwhile; try again: %w", id, enforcement.ErrConflict)
+		}
+		return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: %w", id, err)
+	}
+	s.mu.Lock()
+	if cur := s.alerts[id]; cur.Rev < a.Rev {
+		cur.AckedBy, cur.AckedAt, cur.Rev = a.AckedBy, a.AckedAt, a.Rev
+		if st, ok := s.stations[a.Station]; ok {
+			st.watch.Restore(*cur)
+		}
+		a = *cur
+	}
+	s.mu.Unlock()
+	s.publishStation(a.Station)
+	return a, nil
+}

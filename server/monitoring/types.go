@@ -1,0 +1,91 @@
+package monitoring
+
+import (
+	"context"
+	"time"
+
+	"github.com/baoshui/baoshui/sensors"
+)
+
+// StationVersion is one version of a station's definition, as an admin
+// stored it. Versions are inserted, never updated: the highest version of
+// a station is in force, and a second insert of the same version means two
+// admins raced and the other one won.
+type StationVersion struct {
+	Station   sensors.Station
+	Version   int64
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// Credential is one issue of a station device's MQTT credential. Only a
+// salted hash of the password is kept: Hash is SHA-256(Salt || password),
+// which suits generated secrets of at least 128 random bits (see
+// broker.Users). Versions are inserted, never updated; the highest version
+// of a station is the one that authenticates, the older ones are revoked.
+type Credential struct {
+	Station  string
+	Version  int64
+	Username string
+	Salt     []byte
+	Hash     []byte
+	IssuedBy string
+	IssuedAt time.Time
+}
+
+// StoredReading is a reading as the store keeps it: one document per
+// sample, _id "{station}:{ts}" (ingest.ReadingID), inserted once.
+type StoredReading struct {
+	Station string
+	// Time is the sample's instant (UTC, millisecond precision).
+	Time time.Time
+	// Values holds every value the sample reported, classified or not.
+	Values map[sensors.Param]float64
+	// Assessment and Full are the sample's classes (sensors.Result);
+	// Exceeds reports an assessment class worse than the target.
+	Assessment, Full sensors.Class
+	Exceeds          bool
+	// ReceivedAt is when the server received it.
+	ReceivedAt time.Time
+}
+
+// QuarantineEntry is a refused message kept for inspection. Its ID is
+// derived from the topic and payload, so a redelivered message is kept
+// once.
+type QuarantineEntry struct {
+	ID         string
+	Topic      string
+	Payload    []byte
+	Station    string
+	Reason     string
+	Detail     string
+	ReceivedAt time.Time
+}
+
+// AlertEvent is one revision of an alert: the alert's whole state after a
+// change (opened, updated, cleared, acknowledged). _id "{alert id}:{rev}",
+// inserted once; the highest revision of an alert is its state.
+type AlertEvent struct {
+	Alert sensors.Alert
+	// Rev is the revision, from 1.
+	Rev int
+}
+
+// Store is what the monitoring service needs of the store adapter: inserts
+// by deterministic _id, where a duplicate means "already stored", and scans
+// that run only at start.
+type Store interface {
+	InsertStationVersion(ctx context.Context, v StationVersion) error
+	StationVersions(ctx context.Context) ([]StationVersion, error)
+	InsertCredential(ctx context.Context, c Credential) error
+	Credentials(ctx context.Context) ([]Credential, error)
+	// InsertReadings inserts rs and answers per reading: nil, an error
+	// wrapping store.ErrDuplicate (already stored), or another error.
+	InsertReadings(ctx context.Context, rs []StoredReading) []error
+	// ScanReadings calls fn for every stored reading, in no set order.
+	ScanReadings(ctx context.Context, fn func(StoredReading) error) error
+	InsertQuarantine(ctx context.Context, q QuarantineEntry) error
+	ScanQuarantine(ctx context.Context, fn func(QuarantineEntry) error) error
+	InsertAlertEvents(ctx context.Context, evs []AlertEvent) []error
+	ScanAlertEvents(ctx context.Context, fn func(AlertEvent) error) error
+}
