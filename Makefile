@@ -18,20 +18,24 @@ help: ## list the targets
 build: ## build bin/baoshui
 	$(GO) build -o $(BIN) ./server/cmd/baoshui
 
-run: build ## start the whole system on embedded defaults with the 2020 demo year (127.0.0.1:8080)
-	BAOSHUI_DEMO=$${BAOSHUI_DEMO:-1} ./$(BIN) serve
+run: build ## start the whole system on embedded defaults: the 2020 demo year (127.0.0.1:8080) and simulated stations (MQTT 127.0.0.1:1884)
+	BAOSHUI_DEMO=$${BAOSHUI_DEMO:-1} BAOSHUI_STATIONS_FILE=$${BAOSHUI_STATIONS_FILE:-testdata/stations.json} \
+	BAOSHUI_SIMULATE=$${BAOSHUI_SIMULATE:-1} BAOSHUI_MQTT_ADDR=$${BAOSHUI_MQTT_ADDR:-127.0.0.1:1884} ./$(BIN) serve
 
 test: vet $(NODE_TOOLS) ## the unit suite with -race (no external service needed), then a short fuzz run
 	$(GO) test -race -short -count=1 $(PKGS)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/enforcement
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sensors/ingest
 
-test-integration: npm ## everything, including the demo year over HTTP, the PostgreSQL backend and the GeoJSON checks (all required)
-	BAOSHUI_TEST_REQUIRE_POSTGRES=1 BAOSHUI_REQUIRE_NODE=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+test-integration: npm ## everything, including the demo year over HTTP, the PostgreSQL backend, Mosquitto and the GeoJSON checks (all required)
+	BAOSHUI_TEST_REQUIRE_POSTGRES=1 BAOSHUI_REQUIRE_NODE=1 BAOSHUI_TEST_REQUIRE_MOSQUITTO=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-fuzz: ## fuzz the record decoder and the coordinate transforms longer
+fuzz: ## fuzz the record decoder, the MQTT payload parser, the stations file and the coordinate transforms longer
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTrackChunk$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$${FUZZTIME:-5m} ./geo
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$${FUZZTIME:-5m} ./sensors/ingest
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadStations$$' -fuzztime=$${FUZZTIME:-5m} ./sensors
 
 bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
 	$(GO) run ./server/bench/cmd/baoshui-bench -records $${RECORDS:-1000000}

@@ -5,9 +5,11 @@
 // readings is delivered to the server's persistent session without loss
 // (see Start).
 //
-// The package imports mochi-mqtt and the sensors root; the ingest (package
-// ingest) talks to it over MQTT like to any other broker and does not
-// import it.
+// In the server the broker hands the devices' readings straight to the
+// ingest (Config.Intake), which acknowledges each publish only once it is
+// stored; without an Intake the ingest (package ingest) subscribes to it
+// over MQTT like to any other broker. The package imports mochi-mqtt and
+// the sensors root, and not the ingest.
 package broker
 
 import (

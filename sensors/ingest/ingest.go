@@ -12,6 +12,11 @@
 // unacknowledged and the broker's inflight window throttles the flow (see
 // Ingest).
 //
+// With the embedded broker there is no subscription: StartLocal runs the
+// same queue and batcher, the broker hands each device's publish to Submit
+// and sends the PUBACK when the ingest acknowledges it, so the message
+// stays with the device until it is stored.
+//
 // The package imports paho and the sensors root; it does not import the
 // embedded broker, and works with any MQTT 3.1.1 broker.
 package ingest

@@ -20,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
+	"github.com/baoshui/baoshui/sensors/ingest"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/zones"
 )
@@ -34,7 +36,12 @@ type Deps struct {
 	Zones    *zones.Registry
 	Sync     *mobilesync.Engine
 	Blobs    *blobs.Service
-	Signer   *auth.Signer
+	// Monitoring serves the stations, readings and alerts.
+	Monitoring *monitoring.Service
+	// IngestStats, when set, reports the MQTT ingest's counters for
+	// /metrics.
+	IngestStats func() ingest.Stats
+	Signer      *auth.Signer
 	// Ping reports whether the store answers, for /readyz.
 	Ping   func(ctx context.Context) error
 	Logger *slog.Logger
@@ -108,6 +115,17 @@ func routes() []route {
 		{"GET", "/api/v1/collections", auth.ActZonesRead, false, (*server).listCollections},
 		{"GET", "/api/v1/collections/:id", auth.ActZonesRead, false, (*server).getCollection},
 		{"GET", "/api/v1/collections/:id/items", auth.ActZonesRead, false, (*server).collectionItems},
+		{"GET", "/api/v1/stations", auth.ActStationsRead, false, (*server).listStations},
+		{"POST", "/api/v1/stations", auth.ActStationsWrite, false, (*server).createStation},
+		{"GET", "/api/v1/stations/:id", auth.ActStationsRead, false, (*server).getStation},
+		{"PUT", "/api/v1/stations/:id", auth.ActStationsWrite, false, (*server).updateStation},
+		{"POST", "/api/v1/stations/:id/credentials", auth.ActStationsWrite, false, (*server).issueCredential},
+		{"GET", "/api/v1/stations/:id/readings", auth.ActStationsRead, false, (*server).stationReadings},
+		{"GET", "/api/v1/stations/:id/quality", auth.ActStationsRead, false, (*server).stationQuality},
+		{"GET", "/api/v1/water-quality/params", auth.ActStationsRead, false, (*server).listParams},
+		{"GET", "/api/v1/water-quality/quarantine", auth.ActStationsWrite, false, (*server).listQuarantine},
+		{"GET", "/api/v1/alerts", auth.ActStationsRead, false, (*server).listAlerts},
+		{"POST", "/api/v1/alerts/:id/ack", auth.ActAlertsAck, false, (*server).ackAlert},
 		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
 	}
 }
@@ -133,6 +151,7 @@ func New(d Deps) http.Handler {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{Deps: d, metrics: newMetrics()}
+	s.metrics.sensors(d.Monitoring, d.IngestStats)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -270,6 +289,53 @@ func newMetrics() *metrics {
 		Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route", "method"})
 	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// sensors registers the monitoring and ingest counters, read when
+// /metrics is scraped.
+func (m *metrics) sensors(mon *monitoring.Service, in func() ingest.Stats) {
+	if mon != nil {
+		for _, c := range []struct {
+			name, help string
+			counter    bool
+			get        func(monitoring.Stats) int64
+		}{
+			{"baoshui_readings_stored_total", "Water-quality readings stored (not counting redelivered duplicates).", true, func(s monitoring.Stats) int64 { return s.Readings }},
+			{"baoshui_readings_duplicate_total", "Readings received again that were already stored.", true, func(s monitoring.Stats) int64 { return s.Duplicates }},
+			{"baoshui_readings_quarantined_total", "MQTT messages refused and kept in the quarantine.", true, func(s monitoring.Stats) int64 { return s.Quarantined }},
+			{"baoshui_alerts_opened_total", "Alerts opened (exceedance and silence).", true, func(s monitoring.Stats) int64 { return s.AlertsOpened }},
+			{"baoshui_alerts_cleared_total", "Alerts cleared.", true, func(s monitoring.Stats) int64 { return s.AlertsCleared }},
+			{"baoshui_alerts_open", "Alerts open now.", false, func(s monitoring.Stats) int64 { return s.AlertsOpen }},
+			{"baoshui_alerts_publish_failures_total", "Alert messages the broker did not take.", true, func(s monitoring.Stats) int64 { return s.PublishFailures }},
+		} {
+			get := c.get
+			f := func() float64 { return float64(get(mon.Stats())) }
+			if c.counter {
+				m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, f))
+			} else {
+				m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: c.name, Help: c.help}, f))
+			}
+		}
+	}
+	if in != nil {
+		for _, c := range []struct {
+			name, help string
+			get        func(ingest.Stats) uint64
+		}{
+			{"baoshui_ingest_received_total", "MQTT messages received by the ingest, redeliveries included.", func(s ingest.Stats) uint64 { return s.Received }},
+			{"baoshui_ingest_acked_total", "MQTT messages acknowledged after their readings were stored.", func(s ingest.Stats) uint64 { return s.Acked }},
+			{"baoshui_ingest_store_errors_total", "Failed store calls of the ingest (retried).", func(s ingest.Stats) uint64 { return s.StoreErrors }},
+		} {
+			get := c.get
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+				func() float64 { return float64(get(in())) }))
+		}
+		for _, r := range ingest.Reasons {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoshui_ingest_quarantined_total",
+				Help: "MQTT messages refused by the ingest, by reason.", ConstLabels: prometheus.Labels{"reason": string(r)}},
+				func() float64 { return float64(in().ByReason[r]) }))
+		}
+	}
 }
 
 // observe logs every request as JSON with its request id and counts it.

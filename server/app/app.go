@@ -20,10 +20,14 @@ import (
 	"time"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
+	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/sensors/broker"
+	"github.com/baoshui/baoshui/sensors/ingest"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/api"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
 	"github.com/baoshui/baoshui/server/syncsvc"
@@ -39,7 +43,15 @@ type App struct {
 	Accounts *accounts.Service
 	Zones    *zones.Registry
 	Blobs    *blobs.Service
+	// Monitoring holds the stations, readings and alerts; Ingest takes
+	// the readings from MQTT; Broker is the embedded broker (nil with an
+	// external one or with BAOSHUI_MQTT_ADDR=off).
+	Monitoring *monitoring.Service
+	Ingest     *ingest.Ingest
+	Broker     *broker.Broker
 
+	stopSim  context.CancelFunc
+	simDone  chan struct{}
 	http     *http.Server
 	ln       net.Listener
 	served   chan error
@@ -65,10 +77,11 @@ func OpenStore(ctx context.Context, c Config, log *slog.Logger) (*store.Store, e
 // Start opens the store, builds the read models, loads the demo year when
 // asked on an empty store, and starts serving HTTP. It returns once the
 // server accepts connections.
-func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) {
-	a = &App{Config: c, Log: log, served: make(chan error, 1)}
+func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{Config: c, Log: log, served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
+			// What started is stopped: the store, the broker's port.
 			a.Close(context.Background())
 		}
 	}()
@@ -118,10 +131,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (a *App, err error) 
 	if err := a.Blobs.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.startSensors(ctx); err != nil {
+		return nil, err
+	}
 	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
 		syncsvc.Devices{Accounts: a.Accounts}, nil)
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
-		Blobs: a.Blobs, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
+		Blobs: a.Blobs, Monitoring: a.Monitoring, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)
@@ -152,6 +168,7 @@ func (a *App) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
+	a.stopSensors()
 	if a.Records != nil {
 		a.Records.Close()
 	}
@@ -161,6 +178,100 @@ func (a *App) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// startSensors opens the monitoring service, registers the stations file
+// on an empty registry, and connects the readings: through the embedded
+// broker, which hands every device publish to a local ingest and sends the
+// PUBACK once it is stored, or through a persistent subscription to an
+// external broker.
+func (a *App) startSensors(ctx context.Context) error {
+	c, log := a.Config, a.Log
+	var err error
+	rules := sensors.AlertRules{ClearAfter: c.AlertClearAfter, SilenceFactor: c.AlertSilenceFactor}
+	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules}); err != nil {
+		return err
+	}
+	if c.StationsFile != "" && len(a.Monitoring.Stations()) == 0 {
+		b, err := os.ReadFile(c.StationsFile)
+		if err != nil {
+			return fmt.Errorf("app: stations file: %w", err)
+		}
+		sts, err := sensors.LoadStations(b)
+		if err != nil {
+			return fmt.Errorf("app: stations file %s: %w", c.StationsFile, err)
+		}
+		for _, st := range sts {
+			if _, err := a.Monitoring.PutStation(ctx, "stations-file", st, true); err != nil {
+				return fmt.Errorf("app: stations file %s: %w", c.StationsFile, err)
+			}
+		}
+		log.Info("stations registered from file", "file", c.StationsFile, "stations", len(sts))
+	}
+	icfg := ingest.Config{Stations: a.Monitoring.StationMap(), Logger: log}
+	switch {
+	case c.MQTTURL != "":
+		icfg.BrokerURL, icfg.ClientID, icfg.Username, icfg.Password, icfg.Topic = c.MQTTURL, c.MQTTClientID, c.MQTTUsername, c.MQTTPassword, c.MQTTTopic
+		if a.Ingest, err = ingest.Start(ctx, icfg, a.Monitoring); err != nil {
+			return fmt.Errorf("app: external MQTT broker: %w", err)
+		}
+		a.Monitoring.SetPublisher(a.Ingest.Publish)
+	case c.MQTTAddr != "off":
+		if a.Ingest, err = ingest.StartLocal(icfg, a.Monitoring); err != nil {
+			return err
+		}
+		auth := broker.AuthFunc(func(username, password string) (broker.Role, bool) {
+			if st, ok := a.Monitoring.Authenticate(username, password); ok {
+				return broker.DeviceRole(st), true
+			}
+			return broker.Role{}, false
+		})
+		a.Broker, err = broker.Start(ctx, broker.Config{Addr: c.MQTTAddr, Auth: auth, Intake: a.Ingest, Logger: log})
+		if err != nil {
+			return fmt.Errorf("app: embedded MQTT broker (BAOSHUI_MQTT_ADDR): %w", err)
+		}
+		a.Monitoring.SetPublisher(a.Broker.Publish)
+		log.Info("embedded MQTT broker listening", "addr", a.Broker.Addr())
+	default:
+		log.Warn("MQTT is off (BAOSHUI_MQTT_ADDR=off): no readings are received")
+	}
+	if a.Ingest != nil {
+		a.Monitoring.OnStations(a.Ingest.SetStations)
+	}
+	if c.Simulate && a.Broker != nil {
+		return a.startSimulator(ctx)
+	}
+	return nil
+}
+
+func (a *App) ingestStats() ingest.Stats {
+	if a.Ingest == nil {
+		return ingest.Stats{}
+	}
+	return a.Ingest.Stats()
+}
+
+// stopSensors stops the simulator, the ingest (storing what it holds), the
+// broker and the monitoring service, in that order.
+func (a *App) stopSensors() {
+	if a.stopSim != nil {
+		a.stopSim()
+		<-a.simDone
+	}
+	if a.Ingest != nil {
+		// First: what it holds is stored and acknowledged while the
+		// devices are still connected; the publishes that come meanwhile
+		// are refused and sent again by the devices after the restart.
+		if err := a.Ingest.Close(); err != nil {
+			a.Log.Warn("ingest close", "err", err)
+		}
+	}
+	if a.Broker != nil {
+		a.Broker.Close()
+	}
+	if a.Monitoring != nil {
+		a.Monitoring.Close()
+	}
 }
 
 func decodeKey(s string) ([]byte, error) { return hex.DecodeString(strings.TrimSpace(s)) }

@@ -20,7 +20,7 @@ import (
 // in dir; the store is the embedded SQLite FerretDB. extra are more flags.
 func testConfig(t *testing.T, dir string, extra ...string) app.Config {
 	t.Helper()
-	c, err := app.LoadConfig("test", append([]string{"-http-addr", "127.0.0.1:0", "-data-dir", dir,
+	c, err := app.LoadConfig("test", append([]string{"-http-addr", "127.0.0.1:0", "-mqtt-addr", "127.0.0.1:0", "-data-dir", dir,
 		"-bootstrap-admin", "root:root-password"}, extra...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

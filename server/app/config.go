@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +32,35 @@ type Config struct {
 	// TombstoneRetention: BAOSHUI_SYNC_TOMBSTONE_RETENTION.
 	TombstoneRetention time.Duration
 	MaxBlobBytes       int64 // BAOSHUI_MAX_BLOB_BYTES
+
+	MQTTAddr     string // BAOSHUI_MQTT_ADDR: the embedded broker, or "off"
+	MQTTURL      string // BAOSHUI_MQTT_URL: an external broker instead
+	MQTTUsername string // BAOSHUI_MQTT_USERNAME
+	MQTTPassword string // BAOSHUI_MQTT_PASSWORD
+	MQTTClientID string // BAOSHUI_MQTT_CLIENT_ID
+	MQTTTopic    string // BAOSHUI_MQTT_TOPIC
+	StationsFile string // BAOSHUI_STATIONS_FILE
+	Simulate     bool   // BAOSHUI_SIMULATE
+	// SimulateSpeed: BAOSHUI_SIMULATE_SPEED, simulated seconds per second.
+	SimulateSpeed float64
+	// AlertClearAfter and AlertSilenceFactor: BAOSHUI_ALERT_CLEAR_AFTER,
+	// BAOSHUI_ALERT_SILENCE_FACTOR.
+	AlertClearAfter    int
+	AlertSilenceFactor float64
+}
+
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch v {
+		case "1", "true":
+			*dst(c) = true
+		case "0", "false":
+			*dst(c) = false
+		default:
+			return fmt.Errorf("want 1 or 0, got %q", v)
+		}
+		return nil
+	}
 }
 
 // setting describes one configuration value, for flags, the environment and
@@ -93,6 +123,38 @@ var settings = []setting{
 		return nil
 	}},
 	{"BAOSHUI_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long a shutdown waits for requests in flight", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"BAOSHUI_MQTT_ADDR", "mqtt-addr", "127.0.0.1:1883", "listen address of the embedded MQTT broker (stations publish here); off disables it. Where the port is taken (e.g. by Mosquitto) choose another or use BAOSHUI_MQTT_URL", str(func(c *Config) *string { return &c.MQTTAddr })},
+	{"BAOSHUI_MQTT_URL", "mqtt-url", "", "external MQTT broker (tcp://host:port, e.g. Mosquitto or EMQX) instead of the embedded one", str(func(c *Config) *string { return &c.MQTTURL })},
+	{"BAOSHUI_MQTT_USERNAME", "mqtt-username", "baoshui-server", "the server's username on the external broker", str(func(c *Config) *string { return &c.MQTTUsername })},
+	{"BAOSHUI_MQTT_PASSWORD", "mqtt-password", "", "the server's password on the external broker", str(func(c *Config) *string { return &c.MQTTPassword })},
+	{"BAOSHUI_MQTT_CLIENT_ID", "mqtt-client-id", "baoshui-server", "client id of the server's persistent session on the external broker (keep it fixed)", str(func(c *Config) *string { return &c.MQTTClientID })},
+	{"BAOSHUI_MQTT_TOPIC", "mqtt-topic", "baoshui/v1/stations/+/readings", "filter the server subscribes to on the external broker ($share/baoshui/… to share the load between instances)", str(func(c *Config) *string { return &c.MQTTTopic })},
+	{"BAOSHUI_STATIONS_FILE", "stations-file", "", "stations JSON (like testdata/stations.json) loaded when no station is registered yet", str(func(c *Config) *string { return &c.StationsFile })},
+	{"BAOSHUI_SIMULATE", "simulate", "0", "1 issues device credentials to every station and publishes simulated readings through the embedded broker (demonstrations only: it rotates the credentials)", boolean(func(c *Config) *bool { return &c.Simulate })},
+	{"BAOSHUI_SIMULATE_SPEED", "simulate-speed", "2880", "how fast BAOSHUI_SIMULATE replays the last day, in simulated seconds per second; once it reaches the present the stations report in real time", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 1 || f > 100000 {
+			return fmt.Errorf("want 1 to 100000, got %q", v)
+		}
+		c.SimulateSpeed = f
+		return nil
+	}},
+	{"BAOSHUI_ALERT_CLEAR_AFTER", "alert-clear-after", "3", "consecutive compliant samples that clear an exceedance alert", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("want 1 to 1000, got %q", v)
+		}
+		c.AlertClearAfter = n
+		return nil
+	}},
+	{"BAOSHUI_ALERT_SILENCE_FACTOR", "alert-silence-factor", "3", "a station is silent after this many expected intervals without a reading", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 1 || f > 1000 {
+			return fmt.Errorf("want 1 to 1000, got %q", v)
+		}
+		c.AlertSilenceFactor = f
+		return nil
+	}},
 }
 
 // LoadConfig reads the environment (getenv) and then args as flags, and
@@ -158,6 +220,22 @@ func (c Config) Validate() error {
 	case "json", "text":
 	default:
 		errs = append(errs, fmt.Sprintf("BAOSHUI_LOG_FORMAT: want json or text, got %q", c.LogFormat))
+	}
+	if c.MQTTAddr != "off" && c.MQTTURL == "" {
+		if _, _, err := net.SplitHostPort(c.MQTTAddr); err != nil {
+			errs = append(errs, fmt.Sprintf("BAOSHUI_MQTT_ADDR: want host:port or off, got %q", c.MQTTAddr))
+		}
+	}
+	if c.MQTTURL != "" {
+		if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" || u.Scheme == "" {
+			errs = append(errs, fmt.Sprintf("BAOSHUI_MQTT_URL: want tcp://host:port, got %q", c.MQTTURL))
+		}
+		if c.Simulate {
+			errs = append(errs, "BAOSHUI_SIMULATE: works with the embedded broker only (an external broker keeps its own device passwords); run `baoshui simulate-stations` against it instead")
+		}
+	}
+	if c.Simulate && c.MQTTAddr == "off" && c.MQTTURL == "" {
+		errs = append(errs, "BAOSHUI_SIMULATE: needs the embedded broker (BAOSHUI_MQTT_ADDR is off)")
 	}
 	if len(errs) > 0 {
 		return errors.New("configuration: " + strings.Join(errs, "; "))

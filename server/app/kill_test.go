@@ -154,7 +154,7 @@ func newKillRig(t *testing.T) killRig {
 
 func startBinary(t *testing.T, bin, dir, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-bootstrap-admin", "root:root-password", "-log-level", "error")
+	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-mqtt-addr", "127.0.0.1:0", "-bootstrap-admin", "root:root-password", "-log-level", "error")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,11 +24,12 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"serve":        {"start the server (the default)", serve},
-		"report":       {"print a year's enforcement totals: report --year 2020 [--unit ID] [--campaign NAME]", report},
-		"verify-audit": {"verify the audit chain in the store", verifyAudit},
-		"config":       {"list every BAOSHUI_* setting with its flag and default", printConfig},
-		"help":         {"list the commands", help},
+		"serve":             {"start the server (the default)", serve},
+		"report":            {"print a year's enforcement totals: report --year 2020 [--unit ID] [--campaign NAME]", report},
+		"verify-audit":      {"verify the audit chain in the store", verifyAudit},
+		"config":            {"list every BAOSHUI_* setting with its flag and default", printConfig},
+		"simulate-stations": {"publish simulated water-quality readings as the stations' devices: simulate-stations -broker URL -credentials FILE", simulateStations},
+		"help":              {"list the commands", help},
 	}
 }
 
@@ -55,9 +56,9 @@ func help(_ context.Context, _ []string, _ func(string) string, stdout, _ io.Wri
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(stdout, "  %-13s %s\n", n, commands[n].summary)
+		fmt.Fprintf(stdout, "  %-18s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(stdout, "\nEvery command takes the settings of `baoshui config` as flags.")
+	fmt.Fprintln(stdout, "\nserve, report and verify-audit take the settings of `baoshui config` as flags.")
 	return 0
 }
 

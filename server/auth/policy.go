@@ -20,23 +20,32 @@ const (
 	ActSelfRead      Action = "self.read"
 	ActZonesRead     Action = "zones.read"
 	ActZonesWrite    Action = "zones.write"
+	// ActStationsRead: see the monitoring stations, their readings, water
+	// quality and alerts.
+	ActStationsRead Action = "stations.read"
+	// ActStationsWrite: create and change stations, issue device
+	// credentials, inspect quarantined messages.
+	ActStationsWrite Action = "stations.write"
+	// ActAlertsAck: acknowledge an alert.
+	ActAlertsAck Action = "alerts.ack"
 )
 
 // Actions lists every action, for the policy table test.
 var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActZonesWrite}
+	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActZonesWrite,
+	ActStationsRead, ActStationsWrite, ActAlertsAck}
 
 // grants is the whole role policy: which role may attempt which action.
 // Object-level checks (whose records, which subtree) follow in Scope.
 var grants = map[Role]map[Action]bool{
 	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead, ActStationsRead),
 	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead, ActStationsRead),
 	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead),
+		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActStationsRead, ActAlertsAck),
 	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
-		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite),
+		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite, ActStationsRead, ActStationsWrite, ActAlertsAck),
 	RoleDevice: set(),
 }
 

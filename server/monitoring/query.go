@@ -335,8 +335,8 @@ func (s *Service) Alerts(f AlertFilter) []sensors.Alert {
 	return out
 }
 
-// Quarantined returns the latest quarantined messages, the latest first,
-// and how many were quarantined since start.
+// Quarantined returns the latest QuarantineKept quarantined messages, the
+// latest first, and how many the store holds.
 func (s *Service) Quarantined() ([]QuarantineEntry, int64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

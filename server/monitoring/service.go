@@ -218,6 +218,19 @@ func (s *Service) load(ctx context.Context) error {
 			}
 		}
 	}
+	// The latest quarantined messages, and how many there are.
+	err = s.store.ScanQuarantine(ctx, func(q QuarantineEntry) error {
+		s.quar = append(s.quar, q)
+		s.quarN++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(s.quar, func(i, j int) bool { return s.quar[i].ReceivedAt.Before(s.quar[j].ReceivedAt) })
+	if len(s.quar) > QuarantineKept {
+		s.quar = append(s.quar[:0:0], s.quar[len(s.quar)-QuarantineKept:]...)
+	}
 	s.countOpenLocked()
 	s.log.Info("monitoring read models built", "stations", len(s.stations), "readings", n, "alerts", len(s.alerts),
 		"elapsed_ms", time.Since(began).Milliseconds())

@@ -75,6 +75,12 @@ func (s *Service) Quarantine(ctx context.Context, q ingest.Quarantined) error {
 	}
 	s.mu.Lock()
 	s.stats.Quarantined++
+	for _, k := range s.quar {
+		if k.ID == e.ID { // a redelivery, kept once
+			s.mu.Unlock()
+			return nil
+		}
+	}
 	s.quarN++
 	s.quar = append(s.quar, e)
 	if len(s.quar) > QuarantineKept {

@@ -60,7 +60,7 @@ func benchFleet(dir string) {
 	must(build.Run())
 	data := filepath.Join(dir, "data")
 	addr := freeAddr()
-	cmd := exec.Command(bin, "serve", "-data-dir", data, "-http-addr", addr, "-log-level", "warn", "-bootstrap-admin", "root:root-password")
+	cmd := exec.Command(bin, "serve", "-data-dir", data, "-http-addr", addr, "-mqtt-addr", "off", "-log-level", "warn", "-bootstrap-admin", "root:root-password")
 	cmd.Stderr = os.Stderr
 	must(cmd.Start())
 	srv := &server{cmd: cmd, base: "http://" + addr}

@@ -57,7 +57,7 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create, startup, map, push or fleet")
+	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest or alerts")
 )
 
 func main() {
@@ -85,6 +85,12 @@ func main() {
 	}
 	if *only == "" || *only == "fleet" {
 		benchFleet(filepath.Join(dir, "fleet"))
+	}
+	if *only == "ingest" {
+		benchIngest(filepath.Join(dir, "ingest"))
+	}
+	if *only == "alerts" {
+		benchAlerts(filepath.Join(dir, "alerts"))
 	}
 }
 
@@ -428,7 +434,7 @@ type server struct {
 // startServer runs `baoshui serve` on dir and waits for /readyz.
 func startServer(bin, dir string) *server {
 	addr := freeAddr()
-	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-log-level", "warn")
+	cmd := exec.Command(bin, "serve", "-data-dir", dir, "-http-addr", addr, "-mqtt-addr", "off", "-log-level", "warn")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	t0 := time.Now()
 	must(cmd.Start())
