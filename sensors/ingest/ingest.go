@@ -84,8 +84,8 @@ type Quarantined struct {
 // (measured in the store's TestInsertManyOfDuplicatesDoesNotHang).
 const MaxBatchSize = 500
 
-// Sink is where the ingest puts what it receives. The ingest calls it from
-// one goroutine, one call at a time.
+// Sink is where the ingest puts what it receives. The ingest makes one call
+// at a time, unless the sink is an OrderedSink.
 //
 // StoreReadings stores rs (1 to MaxBatchSize readings) durably and returns
 // nil, or returns an error and the ingest calls it again with the same
@@ -109,9 +109,28 @@ type Sink interface {
 	Quarantine(ctx context.Context, q Quarantined) error
 }
 
+// OrderedSink is a Sink whose writes may overlap: the ingest then makes up
+// to Config.Parallel StoreReadings (and Quarantine) calls at once, each with
+// a different batch, and, once a batch is stored, calls Apply with its
+// readings, one call at a time, in the order the batches were formed
+// (which is the order the messages were received), before it acknowledges
+// them. StoreReadings only stores; Apply does what must follow the order of
+// the readings (read models, alerts). A batch that failed part-way is given
+// to StoreReadings again and to Apply once, when it is stored whole; Apply
+// must not count a reading twice that an earlier batch held too (a
+// redelivery).
+type OrderedSink interface {
+	Sink
+	Apply(rs []Reading)
+}
+
 // Defaults of Config.
 const (
-	DefaultQueueSize      = 4096
+	DefaultQueueSize = 4096
+	// DefaultParallel is the number of batches written at once to an
+	// OrderedSink: two keep the store busy while the ingest prepares and
+	// acknowledges the batch before.
+	DefaultParallel       = 2
 	DefaultFlushInterval  = 10 * time.Millisecond
 	DefaultRetryMin       = 100 * time.Millisecond
 	DefaultRetryMax       = 10 * time.Second
@@ -142,6 +161,9 @@ type Config struct {
 	// BatchSize is the most readings per StoreReadings call, 1 to
 	// MaxBatchSize; MaxBatchSize when 0.
 	BatchSize int
+	// Parallel is the most batches written at once to an OrderedSink, 1 to
+	// 8; DefaultParallel when 0. A plain Sink gets one at a time.
+	Parallel int
 	// FlushInterval is how long a reading may wait for its batch to fill
 	// before the batch is written anyway; DefaultFlushInterval when 0. Keep
 	// it short: the broker sends a session only so many unacknowledged
@@ -183,6 +205,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("ClientID is required: a fixed id keeps the persistent session")
 	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
 		return cfg, fmt.Errorf("BatchSize %d: must be 1 to %d", cfg.BatchSize, MaxBatchSize)
+	case cfg.Parallel < 0 || cfg.Parallel > 8:
+		return cfg, fmt.Errorf("Parallel %d: must be 1 to 8", cfg.Parallel)
 	case cfg.QueueSize < 0, cfg.FlushInterval < 0, cfg.MaxFuture < 0, cfg.RetryMin < 0, cfg.RetryMax < 0,
 		cfg.ConnectTimeout < 0, cfg.CloseTimeout < 0:
 		return cfg, errors.New("sizes and durations must not be negative")
@@ -200,6 +224,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = MaxBatchSize
+	}
+	if cfg.Parallel == 0 {
+		cfg.Parallel = DefaultParallel
 	}
 	def(&cfg.FlushInterval, DefaultFlushInterval)
 	def(&cfg.MaxFuture, DefaultMaxFuture)
@@ -257,9 +284,10 @@ type Ingest struct {
 
 	stations atomic.Pointer[map[string]sensors.Station]
 
-	queue   chan item
-	closing chan struct{} // closed by Close: stop taking messages
-	done    chan struct{} // closed when the batcher has finished
+	queue    chan item
+	parallel int           // batches written at once
+	closing  chan struct{} // closed by Close: stop taking messages
+	done     chan struct{} // closed when the batcher has finished
 	// storeCtx is passed to the sink; cancelled when Close gives up.
 	storeCtx    context.Context
 	cancelStore context.CancelFunc
@@ -398,6 +426,10 @@ func newIngest(cfg Config, sink Sink) (*Ingest, context.CancelFunc) {
 		subscribed:  make(chan error, 1),
 		byReason:    make(map[Reason]*atomic.Uint64, len(Reasons)),
 	}
+	in.parallel = 1
+	if _, ok := sink.(OrderedSink); ok {
+		in.parallel = cfg.Parallel
+	}
 	in.SetStations(cfg.Stations)
 	for _, r := range Reasons {
 		in.byReason[r] = new(atomic.Uint64)
@@ -514,30 +546,47 @@ func (in *Ingest) Submit(topic string, payload []byte, dup bool, ack func()) boo
 	}
 }
 
-// run is the batcher: it takes messages from the queue, writes their
-// readings in batches of at most cfg.BatchSize, and acknowledges them once
-// written. It returns after Close, having written what was queued (unless
-// Close gave up on the sink).
+// run is the batcher: it takes messages from the queue and forms batches of
+// at most cfg.BatchSize readings (a quarantined message is a batch of its
+// own), which it hands to the writers in order. It returns after Close,
+// once every batch formed is written and acknowledged (unless Close gave up
+// on the sink).
 func (in *Ingest) run() {
-	defer close(in.done)
+	order := make(chan *job, in.parallel)
+	writing := make(chan struct{}, in.parallel) // a slot per write under way
+	finished := make(chan struct{})
+	go in.finish(order, finished)
+	defer func() {
+		close(order)
+		<-finished
+		close(in.done)
+	}()
 	var (
 		batch []item
 		n     int // readings in batch
 	)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	dispatch := func(j *job) {
+		writing <- struct{}{} // waits while in.parallel batches are being written
+		order <- j
+		go func() {
+			defer func() { <-writing }()
+			in.write(j)
+		}()
+	}
 	flush := func() {
 		timer.Stop()
 		if len(batch) > 0 {
-			in.store(batch)
-			batch, n = batch[:0], 0
+			dispatch(&job{items: batch, done: make(chan struct{})})
+			batch, n = nil, 0
 		}
 	}
 	take := func(it item) {
 		if it.quarantine != nil {
 			// Written in order: the batch before it first.
 			flush()
-			in.keep(it)
+			dispatch(&job{items: []item{it}, done: make(chan struct{})})
 			return
 		}
 		if n > 0 && n+len(it.readings) > in.cfg.BatchSize {
@@ -574,12 +623,24 @@ func (in *Ingest) run() {
 	}
 }
 
-// store writes the readings of batch in calls of at most cfg.BatchSize,
-// then acknowledges its messages. If the ingest gives up first (Close), it
-// acknowledges nothing.
-func (in *Ingest) store(batch []item) {
+// job is one batch on its way to the sink: its messages, and whether the
+// write succeeded once done is closed.
+type job struct {
+	items []item
+	done  chan struct{}
+	ok    bool
+}
+
+// write stores the readings of j (or keeps its quarantined message),
+// retrying while the sink fails; up to in.parallel writes run at once.
+func (in *Ingest) write(j *job) {
+	defer close(j.done)
+	if q := j.items[0].quarantine; q != nil {
+		j.ok = in.retry("quarantine", func(ctx context.Context) error { return in.sink.Quarantine(ctx, *q) })
+		return
+	}
 	var rs []Reading
-	for _, it := range batch {
+	for _, it := range j.items {
 		rs = append(rs, it.readings...)
 	}
 	for len(rs) > 0 {
@@ -590,20 +651,32 @@ func (in *Ingest) store(batch []item) {
 		in.stored.Add(uint64(len(chunk)))
 		rs = rs[len(chunk):]
 	}
-	for _, it := range batch {
-		it.ack()
-		in.acked.Add(1)
-	}
+	j.ok = true
 }
 
-// keep quarantines the message of it, then acknowledges it: it is stored,
-// in the quarantine, so the broker need not keep it.
-func (in *Ingest) keep(it item) {
-	if !in.retry("quarantine", func(ctx context.Context) error { return in.sink.Quarantine(ctx, *it.quarantine) }) {
-		return
+// finish takes the batches in the order they were formed, waits for each
+// to be written, lets an OrderedSink apply it, and acknowledges its
+// messages. A batch the ingest gave up on (Close) is not acknowledged.
+func (in *Ingest) finish(order <-chan *job, finished chan<- struct{}) {
+	defer close(finished)
+	ordered, _ := in.sink.(OrderedSink)
+	for j := range order {
+		<-j.done
+		if !j.ok {
+			continue
+		}
+		if ordered != nil && j.items[0].quarantine == nil {
+			var rs []Reading
+			for _, it := range j.items {
+				rs = append(rs, it.readings...)
+			}
+			ordered.Apply(rs)
+		}
+		for _, it := range j.items {
+			it.ack()
+			in.acked.Add(1)
+		}
 	}
-	it.ack()
-	in.acked.Add(1)
 }
 
 // retry calls f until it returns nil, backing off exponentially with

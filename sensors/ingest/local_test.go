@@ -1,9 +1,12 @@
 package ingest_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,5 +57,77 @@ func TestLocalSubmit(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if n := acked.Load(); n != 3 {
 		t.Fatalf("%d acks, want 3", n)
+	}
+}
+
+// orderedSink is a MemorySink whose writes take a random time, and which
+// records the order of Apply and the most writes seen at once.
+type orderedSink struct {
+	*ingest.MemorySink
+	inFlight, most atomic.Int32
+	mu             sync.Mutex
+	applied        []time.Time
+}
+
+func (s *orderedSink) StoreReadings(ctx context.Context, rs []ingest.Reading) error {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.most.Load()
+		if n <= m || s.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(time.Duration(rand.IntN(4000)) * time.Microsecond)
+	return s.MemorySink.StoreReadings(ctx, rs)
+}
+
+func (s *orderedSink) Apply(rs []ingest.Reading) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rs {
+		s.applied = append(s.applied, r.Sample.Time)
+	}
+}
+
+// TestOrderedSinkWritesOverlapAppliesInOrder checks that batches are
+// written to an OrderedSink two at a time but applied and acknowledged in
+// the order they were received.
+func TestOrderedSinkWritesOverlapAppliesInOrder(t *testing.T) {
+	st := testStation()
+	sink := &orderedSink{MemorySink: ingest.NewMemorySink()}
+	in, err := ingest.StartLocal(ingest.Config{Stations: map[string]sensors.Station{st.ID: st}, BatchSize: 20,
+		FlushInterval: time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := base()
+	const n = 1000
+	var acked atomic.Int32
+	var ackOrder []int
+	var amu sync.Mutex
+	for i := 0; i < n; i++ {
+		i := i
+		in.Submit(ingest.ReadingsTopic(st.ID), []byte(reading(b, i, 7.5, 0.02)), false, func() {
+			amu.Lock()
+			ackOrder = append(ackOrder, i)
+			amu.Unlock()
+			acked.Add(1)
+		})
+	}
+	waitFor(t, "every ack", 20*time.Second, func() bool { return acked.Load() == n })
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.applied) != n {
+		t.Fatalf("%d readings applied, want %d", len(sink.applied), n)
+	}
+	for i := 1; i < n; i++ {
+		if !sink.applied[i].After(sink.applied[i-1]) || ackOrder[i] != i {
+			t.Fatalf("out of order at %d: applied %v after %v, ack %d", i, sink.applied[i], sink.applied[i-1], ackOrder[i])
+		}
+	}
+	if m := sink.most.Load(); m != ingest.DefaultParallel {
+		t.Errorf("at most %d writes at once, want %d", m, ingest.DefaultParallel)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoshui/baoshui/sensors"
@@ -72,6 +73,12 @@ type Service struct {
 	quar     []QuarantineEntry // the latest QuarantineKept, oldest first
 	quarN    int64
 
+	// pending are the readings StoreReadings inserted that Apply has not
+	// applied yet; dups counts the duplicates it met.
+	pendMu  sync.Mutex
+	pending map[readingKey]struct{}
+	dups    atomic.Int64
+
 	pubMu     sync.Mutex
 	publish   Publisher
 	onChange  []func(map[string]sensors.Station)
@@ -110,7 +117,7 @@ func Open(ctx context.Context, st Store, opt Options) (*Service, error) {
 		opt.Now = time.Now
 	}
 	s := &Service{store: st, opt: opt, log: opt.Logger, stations: map[string]*station{}, creds: map[string]Credential{},
-		alerts: map[string]*sensors.Alert{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		alerts: map[string]*sensors.Alert{}, pending: map[readingKey]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("monitoring.Open: %w", err)
 	}
@@ -166,7 +173,7 @@ func (s *Service) load(ctx context.Context) error {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
 		st := s.stations[id]
 		for _, r := range rs {
-			derived = append(derived, s.applyLocked(st, r)...)
+			derived = append(derived, s.applyLocked(st, r, nil)...)
 		}
 	}
 	s.stats.Readings = int64(n)
@@ -421,7 +428,9 @@ func (s *Service) Authenticate(username, password string) (station string, ok bo
 func (s *Service) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.stats
+	st := s.stats
+	st.Duplicates = s.dups.Load()
+	return st
 }
 
 func (s *Service) countOpenLocked() {

@@ -41,6 +41,15 @@ func stations(t *testing.T) []sensors.Station {
 	return sts
 }
 
+// deliver hands rs to the service as the ingest does: stored, then applied.
+func deliver(ctx context.Context, svc *monitoring.Service, rs []ingest.Reading) error {
+	if err := svc.StoreReadings(ctx, rs); err != nil {
+		return err
+	}
+	svc.Apply(rs)
+	return nil
+}
+
 func open(t *testing.T, s *store.Store, clk *clock) *monitoring.Service {
 	t.Helper()
 	svc, err := monitoring.Open(context.Background(), s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
@@ -100,11 +109,11 @@ func TestReadingsAlertsAndRestart(t *testing.T) {
 		}
 		clk.Set(t0.Add(30 * time.Minute))
 		// Delivered in two batches, the second one twice (a redelivery).
-		if err := svc.StoreReadings(ctx, rs[:3]); err != nil {
+		if err := deliver(ctx, svc, rs[:3]); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 2; i++ {
-			if err := svc.StoreReadings(ctx, rs[3:]); err != nil {
+			if err := deliver(ctx, svc, rs[3:]); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -164,7 +173,7 @@ func TestReadingsAlertsAndRestart(t *testing.T) {
 			t.Fatalf("after restart %d readings, want 6", st.Readings)
 		}
 		// A reading redelivered after the restart is a duplicate.
-		if err := svc2.StoreReadings(ctx, rs[:1]); err != nil || svc2.Stats().Duplicates != 1 {
+		if err := deliver(ctx, svc2, rs[:1]); err != nil || svc2.Stats().Duplicates != 1 {
 			t.Fatalf("redelivery after restart: %v, %+v", err, svc2.Stats())
 		}
 	})
@@ -181,7 +190,7 @@ func TestSilenceAndCredentials(t *testing.T) {
 	if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.StoreReadings(ctx, []ingest.Reading{reading(st, t0, 0.02)}); err != nil {
+	if err := deliver(ctx, svc, []ingest.Reading{reading(st, t0, 0.02)}); err != nil {
 		t.Fatal(err)
 	}
 	// The station reports every 5 minutes; silent after 3 intervals.
@@ -199,7 +208,7 @@ func TestSilenceAndCredentials(t *testing.T) {
 	if v, _ := svc.Station(st.ID); v.Status != "silent" {
 		t.Fatalf("status %q, want silent", v.Status)
 	}
-	if err := svc.StoreReadings(ctx, []ingest.Reading{reading(st, t0.Add(16*time.Minute), 0.02)}); err != nil {
+	if err := deliver(ctx, svc, []ingest.Reading{reading(st, t0.Add(16*time.Minute), 0.02)}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(svc.Alerts(monitoring.AlertFilter{State: sensors.AlertOpen})); n != 0 {

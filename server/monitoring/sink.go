@@ -15,49 +15,83 @@ import (
 	"github.com/baoshui/baoshui/server/enforcement"
 )
 
-// The service is the ingest's sink.
-var _ ingest.Sink = (*Service)(nil)
+// The service is the ingest's sink; its writes may overlap (see Apply).
+var _ ingest.OrderedSink = (*Service)(nil)
 
 // StoreReadings implements ingest.Sink: it inserts the readings by their
-// deterministic _id, counts one already stored as stored, and adds the new
-// ones to the read models and the alerts, in time order. When the store
-// fails part-way it still applies what was stored, and returns the error:
-// the ingest calls again with the same readings, which are duplicates by
-// then except the ones that failed.
+// deterministic _id and counts one already stored as stored. It may run
+// for several batches at once; the readings it inserted wait for Apply,
+// which the ingest calls in the order the batches were received. When the
+// store fails part-way it returns the error, and the ingest calls again
+// with the same readings, which are duplicates by then except the ones
+// that failed.
 func (s *Service) StoreReadings(ctx context.Context, rs []ingest.Reading) error {
 	srs := make([]StoredReading, len(rs))
 	for i, r := range rs {
-		srs[i] = StoredReading{Station: r.Station, Time: r.Sample.Time.UTC().Truncate(time.Millisecond),
-			Values: r.Sample.Values, Assessment: r.Result.Assessment, Full: r.Result.Full, Exceeds: r.Result.Exceeds,
-			ReceivedAt: r.ReceivedAt.UTC().Truncate(time.Millisecond)}
+		srs[i] = storedReading(r)
 	}
-	sort.SliceStable(srs, func(i, j int) bool { return srs[i].Time.Before(srs[j].Time) })
 	errs := s.store.InsertReadings(ctx, srs)
 	var failed error
-	var changes []sensors.Alert
-	s.mu.Lock()
+	s.pendMu.Lock()
 	for i, r := range srs {
 		switch err := errs[i]; {
 		case err == nil:
-			s.stats.Readings++
-			if st, ok := s.stations[r.Station]; ok {
-				changes = append(changes, s.applyLocked(st, r)...)
-			}
+			s.pending[readingKey{r.Station, r.Time.UnixMilli()}] = struct{}{}
 		case errors.Is(err, enforcement.ErrExists):
-			s.stats.Duplicates++
+			s.dups.Add(1)
 		default:
 			if failed == nil {
 				failed = err
 			}
 		}
 	}
-	s.countOpenLocked()
-	s.mu.Unlock()
-	s.recordAlerts(ctx, changes)
+	s.pendMu.Unlock()
 	if failed != nil {
 		return fmt.Errorf("monitoring: store readings: %w", failed)
 	}
 	return nil
+}
+
+// readingKey identifies a reading as its _id does.
+type readingKey struct {
+	station string
+	ms      int64
+}
+
+func storedReading(r ingest.Reading) StoredReading {
+	return StoredReading{Station: r.Station, Time: r.Sample.Time.UTC().Truncate(time.Millisecond),
+		Values: r.Sample.Values, Assessment: r.Result.Assessment, Full: r.Result.Full, Exceeds: r.Result.Exceeds,
+		ReceivedAt: r.ReceivedAt.UTC().Truncate(time.Millisecond)}
+}
+
+// Apply implements ingest.OrderedSink: the readings of a stored batch that
+// StoreReadings inserted (not the duplicates) go into the read models and
+// the alerts, in time order.
+func (s *Service) Apply(rs []ingest.Reading) {
+	rs = append([]ingest.Reading(nil), rs...)
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Sample.Time.Before(rs[j].Sample.Time) })
+	fresh := rs[:0]
+	s.pendMu.Lock()
+	for _, r := range rs {
+		k := readingKey{r.Station, r.Sample.Time.UTC().Truncate(time.Millisecond).UnixMilli()}
+		if _, ok := s.pending[k]; ok {
+			delete(s.pending, k)
+			fresh = append(fresh, r)
+		}
+	}
+	s.pendMu.Unlock()
+	var changes []sensors.Alert
+	s.mu.Lock()
+	for _, r := range fresh {
+		s.stats.Readings++
+		if st, ok := s.stations[r.Station]; ok {
+			res := r.Result
+			changes = append(changes, s.applyLocked(st, storedReading(r), &res)...)
+		}
+	}
+	s.countOpenLocked()
+	s.mu.Unlock()
+	s.recordAlerts(context.Background(), changes)
 }
 
 // Quarantine implements ingest.Sink: the message is kept in the store under
@@ -91,24 +125,28 @@ func (s *Service) Quarantine(ctx context.Context, q ingest.Quarantined) error {
 }
 
 // applyLocked adds a stored reading to the station's read models and feeds
-// its alerts; it returns the alerts that changed. s.mu must be held.
-func (s *Service) applyLocked(st *station, r StoredReading) []sensors.Alert {
+// its alerts; it returns the alerts that changed. res is the reading's
+// classification, or nil to classify it here. s.mu must be held.
+func (s *Service) applyLocked(st *station, r StoredReading, res *sensors.Result) []sensors.Alert {
 	sample := sensors.Sample{Time: r.Time, Values: r.Values}
-	res := sensors.ClassifySample(st.def, sample)
+	if res == nil || res.Station != st.def.ID || res.Target != st.def.TargetClass {
+		c := sensors.ClassifySample(st.def, sample)
+		res = &c
+	}
 	day := sensors.DayOf(r.Time)
 	d, ok := st.days[day]
 	if !ok {
 		d = &sensors.DaySummary{Day: day, Params: map[sensors.Param]*sensors.Stats{}}
 		st.days[day] = d
 	}
-	d.Add(sample, res)
+	d.Add(sample, *res)
 	if r.Time.After(s.opt.Now().Add(-s.opt.RawRetention)) {
 		st.raw.add(r)
 	}
 	if !st.hasLatest || r.Time.After(st.latest.Time) {
-		st.latest, st.latestRes, st.hasLatest = r, res, true
+		st.latest, st.latestRes, st.hasLatest = r, *res, true
 	}
-	changes := st.watch.Observe(res)
+	changes := st.watch.Observe(*res)
 	s.noteAlertsLocked(changes)
 	return changes
 }
