@@ -330,6 +330,14 @@ func (m *metrics) sensors(mon *monitoring.Service, in func() ingest.Stats) {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(get(in())) }))
 		}
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baoshui_ingest_connected",
+			Help: "1 while the ingest is connected to its broker (always 1 with the embedded broker)."},
+			func() float64 {
+				if in().Connected {
+					return 1
+				}
+				return 0
+			}))
 		for _, r := range ingest.Reasons {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoshui_ingest_quarantined_total",
 				Help: "MQTT messages refused by the ingest, by reason.", ConstLabels: prometheus.Labels{"reason": string(r)}},
