@@ -189,7 +189,11 @@ func (a *App) startSensors(ctx context.Context) error {
 	c, log := a.Config, a.Log
 	var err error
 	rules := sensors.AlertRules{ClearAfter: c.AlertClearAfter, SilenceFactor: c.AlertSilenceFactor}
-	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules}); err != nil {
+	snap := ""
+	if c.MongoURI == "" && c.FerretPostgresURL == "" {
+		snap = filepath.Join(c.DataDir, "sensors.snapshot")
+	}
+	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules, SnapshotPath: snap}); err != nil {
 		return err
 	}
 	if c.StationsFile != "" && len(a.Monitoring.Stations()) == 0 {

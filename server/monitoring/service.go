@@ -55,6 +55,10 @@ type Options struct {
 	TickInterval time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SnapshotPath, when set, is the file the read models are written to
+	// at Close and read from at Open when nothing was written since (see
+	// snapshot.go).
+	SnapshotPath string
 }
 
 // Publisher publishes an alert's state on the broker (retained).
@@ -87,6 +91,10 @@ type Service struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	closeOnce sync.Once
+
+	// LoadedFrom says where Open read the read models from: "scan" or
+	// "snapshot".
+	LoadedFrom string
 }
 
 // Stats are counters of the service since it started.
@@ -125,11 +133,19 @@ func Open(ctx context.Context, st Store, opt Options) (*Service, error) {
 	return s, nil
 }
 
-// Close stops the silence checks.
+// Close stops the silence checks and, with a SnapshotPath, writes the
+// snapshot. Call it after the ingest has stopped.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		if s.opt.SnapshotPath != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := s.writeSnapshot(ctx); err != nil {
+				s.log.Warn("monitoring: snapshot not written; the next start scans the store", "err", err)
+			}
+		}
 	})
 }
 
@@ -152,6 +168,20 @@ func (s *Service) load(ctx context.Context) error {
 	for _, c := range cs {
 		if cur, ok := s.creds[c.Username]; !ok || cur.Version < c.Version {
 			s.creds[c.Username] = c
+		}
+	}
+	s.LoadedFrom = "scan"
+	if s.opt.SnapshotPath != "" {
+		ok, err := s.loadSnapshot(ctx, now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.LoadedFrom = "snapshot"
+			s.countOpenLocked()
+			s.log.Info("monitoring read models built", "from", "snapshot", "stations", len(s.stations),
+				"readings", s.stats.Readings, "alerts", len(s.alerts), "elapsed_ms", time.Since(began).Milliseconds())
+			return nil
 		}
 	}
 	// Readings: gathered per station, then replayed in time order, so that
@@ -239,7 +269,7 @@ func (s *Service) load(ctx context.Context) error {
 		s.quar = append(s.quar[:0:0], s.quar[len(s.quar)-QuarantineKept:]...)
 	}
 	s.countOpenLocked()
-	s.log.Info("monitoring read models built", "stations", len(s.stations), "readings", n, "alerts", len(s.alerts),
+	s.log.Info("monitoring read models built", "from", "scan", "stations", len(s.stations), "readings", n, "alerts", len(s.alerts),
 		"elapsed_ms", time.Since(began).Milliseconds())
 	return nil
 }

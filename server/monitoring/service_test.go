@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -247,5 +249,75 @@ func TestSilenceAndCredentials(t *testing.T) {
 	}
 	if v, _ := svc2.Station(st.ID); v.Credential == nil || v.Credential.Version != 2 {
 		t.Fatalf("credential info after restart %+v", v.Credential)
+	}
+}
+
+// TestSnapshot checks that a clean Close writes the read models and the
+// next Open reads them instead of scanning, with the same state; and that
+// after a write the snapshot is not trusted any more (a crash leaves it
+// stale) and Open scans.
+func TestSnapshot(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	clk := &clock{t: t0.Add(time.Hour)}
+	path := filepath.Join(t.TempDir(), "sensors.snapshot")
+	opts := monitoring.Options{Now: clk.Now, TickInterval: time.Hour, Logger: slog.New(slog.DiscardHandler), SnapshotPath: path,
+		Rules: sensors.AlertRules{ClearAfter: 2}}
+	svc, err := monitoring.Open(ctx, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stations(t)[0]
+	if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
+		t.Fatal(err)
+	}
+	var rs []ingest.Reading
+	for i, tp := range []float64{0.02, 0.05, 0.06, 0.02} {
+		rs = append(rs, reading(st, t0.Add(time.Duration(i)*5*time.Minute), tp))
+	}
+	if err := deliver(ctx, svc, rs); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := svc.Station(st.ID)
+	beforeSeries, _ := svc.Readings(st.ID, t0, t0.Add(time.Hour), nil, 100)
+	beforeAlerts := svc.Alerts(monitoring.AlertFilter{})
+	svc.Close()
+	if svc.LoadedFrom != "scan" {
+		t.Fatalf("first open from %q", svc.LoadedFrom)
+	}
+
+	svc2, err := monitoring.Open(ctx, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc2.LoadedFrom != "snapshot" {
+		t.Fatalf("second open from %q, want snapshot", svc2.LoadedFrom)
+	}
+	after, _ := svc2.Station(st.ID)
+	afterSeries, _ := svc2.Readings(st.ID, t0, t0.Add(time.Hour), nil, 100)
+	if !reflect.DeepEqual(before, after) || !reflect.DeepEqual(beforeSeries, afterSeries) ||
+		!reflect.DeepEqual(beforeAlerts, svc2.Alerts(monitoring.AlertFilter{})) {
+		t.Fatalf("state after the snapshot differs:\n%+v\n%+v", before, after)
+	}
+	if svc2.Stats().Readings != 4 || len(beforeAlerts) != 1 || beforeAlerts[0].State != sensors.AlertOpen {
+		t.Fatalf("stats %+v alerts %+v", svc2.Stats(), beforeAlerts)
+	}
+	// The open alert goes on from the snapshot: one more compliant sample
+	// clears it (ClearAfter 2 here), as it would have without a restart.
+	if err := deliver(ctx, svc2, []ingest.Reading{reading(st, t0.Add(20*time.Minute), 0.02)}); err != nil {
+		t.Fatal(err)
+	}
+	if a := svc2.Alerts(monitoring.AlertFilter{}); len(a) != 1 || a[0].State != sensors.AlertCleared {
+		t.Fatalf("after one more compliant sample: %+v", a)
+	}
+	// A crash: the service is not closed, so its write left the snapshot
+	// stale; the next Open must scan and still see the fifth reading.
+	svc3, err := monitoring.Open(ctx, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc3.Close()
+	if svc3.LoadedFrom != "scan" || svc3.Stats().Readings != 5 {
+		t.Fatalf("after a write without Close: from %q with %d readings, want a scan with 5", svc3.LoadedFrom, svc3.Stats().Readings)
 	}
 }

@@ -88,4 +88,8 @@ type Store interface {
 	ScanQuarantine(ctx context.Context, fn func(QuarantineEntry) error) error
 	InsertAlertEvents(ctx context.Context, evs []AlertEvent) []error
 	ScanAlertEvents(ctx context.Context, fn func(AlertEvent) error) error
+	// SensorsSnapshotToken and SetSensorsSnapshotToken keep the token of
+	// the snapshot that matches the store; every insert above clears it.
+	SensorsSnapshotToken(ctx context.Context) (string, error)
+	SetSensorsSnapshotToken(ctx context.Context, token string) error
 }

@@ -65,6 +65,9 @@ type stationDoc struct {
 // error wrapping ErrDuplicate: two admins raced and the other one won.
 func (s *Store) InsertStationVersion(ctx context.Context, v monitoring.StationVersion) error {
 	id := StationVersionID(v.Station.ID, v.Version)
+	if err := s.invalidateSensorsSnapshot(ctx); err != nil {
+		return fmt.Errorf("store: insert station version %s: %w", id, err)
+	}
 	def, err := json.Marshal(v.Station)
 	if err != nil {
 		return fmt.Errorf("store: insert station version %s: %w", id, err)
@@ -118,6 +121,9 @@ type credentialDoc struct {
 // InsertCredential stores a new issue of a station's credential. A version
 // already stored gives an error wrapping ErrDuplicate.
 func (s *Store) InsertCredential(ctx context.Context, c monitoring.Credential) error {
+	if err := s.invalidateSensorsSnapshot(ctx); err != nil {
+		return fmt.Errorf("store: insert credential: %w", err)
+	}
 	d := credentialDoc{ID: StationVersionID(c.Station, c.Version), Station: c.Station, Version: c.Version,
 		Username: c.Username, Salt: c.Salt, Hash: c.Hash, IssuedBy: c.IssuedBy, IssuedAt: c.IssuedAt}
 	if err := s.insertMany(ctx, colStationCredentials, []any{d})[0]; err != nil {
@@ -167,6 +173,12 @@ type readingDoc struct {
 // field ("", a '.' or a leading '$'), is refused and not sent.
 func (s *Store) InsertReadings(ctx context.Context, rs []monitoring.StoredReading) []error {
 	errs := make([]error, len(rs))
+	if err := s.invalidateSensorsSnapshot(ctx); err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("store: insert readings: %w", err)
+		}
+		return errs
+	}
 	docs := make([]any, 0, len(rs))
 	at := make([]int, 0, len(rs)) // at[i] is the index in rs of docs[i]
 	for i, r := range rs {
@@ -273,6 +285,9 @@ type quarantineDoc struct {
 // and payload, so it is the same message delivered again, and it is kept
 // once (the first one stored stays).
 func (s *Store) InsertQuarantine(ctx context.Context, q monitoring.QuarantineEntry) error {
+	if err := s.invalidateSensorsSnapshot(ctx); err != nil {
+		return fmt.Errorf("store: insert quarantine %s: %w", q.ID, err)
+	}
 	d := quarantineDoc{ID: q.ID, Topic: q.Topic, Payload: q.Payload, Station: q.Station, Reason: q.Reason,
 		Detail: q.Detail, ReceivedAt: q.ReceivedAt}
 	if err := s.insertMany(ctx, colSensorQuarantine, []any{d})[0]; err != nil && !errors.Is(err, ErrDuplicate) {
@@ -313,6 +328,12 @@ type alertEventDoc struct {
 // not one, for instance) is refused and not sent.
 func (s *Store) InsertAlertEvents(ctx context.Context, evs []monitoring.AlertEvent) []error {
 	errs := make([]error, len(evs))
+	if err := s.invalidateSensorsSnapshot(ctx); err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("store: insert alert events: %w", err)
+		}
+		return errs
+	}
 	docs := make([]any, 0, len(evs))
 	at := make([]int, 0, len(evs))
 	for i, ev := range evs {

@@ -69,3 +69,54 @@ func (s *Store) invalidateSnapshot(ctx context.Context) error {
 	s.tokenCleared.Store(true)
 	return nil
 }
+
+// sensorsSnapshotDocID is the _id of the meta document that names the
+// monitoring service's snapshot matching the store's water-quality data.
+const sensorsSnapshotDocID = "sensors-snapshot"
+
+// SensorsSnapshotToken returns the token of the monitoring snapshot that
+// matches the store, or "" when there is none (never written, or stations,
+// credentials, readings, quarantined messages or alerts were written since).
+func (s *Store) SensorsSnapshotToken(ctx context.Context) (string, error) {
+	var d snapshotDoc
+	err := s.findByID(ctx, colMeta, sensorsSnapshotDocID, &d)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: sensors snapshot token: %w", err)
+	}
+	return d.Token, nil
+}
+
+// SetSensorsSnapshotToken records that the monitoring snapshot with token
+// matches the store as it is now. The next water-quality write through any
+// Store clears it.
+func (s *Store) SetSensorsSnapshotToken(ctx context.Context, token string) error {
+	if _, err := s.db.Collection(colMeta).DeleteOne(ctx, bson.D{{Key: "_id", Value: sensorsSnapshotDocID}}); err != nil {
+		return fmt.Errorf("store: set sensors snapshot token: %w", classify(err))
+	}
+	if err := s.insertMany(ctx, colMeta, []any{snapshotDoc{ID: sensorsSnapshotDocID, Token: token}})[0]; err != nil {
+		return fmt.Errorf("store: set sensors snapshot token: %w", err)
+	}
+	s.sensorsTokenCleared.Store(false)
+	return nil
+}
+
+// invalidateSensorsSnapshot clears the monitoring snapshot's token before
+// the first water-quality write of this Store.
+func (s *Store) invalidateSensorsSnapshot(ctx context.Context) error {
+	if s.sensorsTokenCleared.Load() {
+		return nil
+	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if s.sensorsTokenCleared.Load() {
+		return nil
+	}
+	if _, err := s.db.Collection(colMeta).DeleteOne(ctx, bson.D{{Key: "_id", Value: sensorsSnapshotDocID}}); err != nil {
+		return fmt.Errorf("store: clear sensors snapshot token: %w", classify(err))
+	}
+	s.sensorsTokenCleared.Store(true)
+	return nil
+}

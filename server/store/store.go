@@ -84,6 +84,9 @@ type Store struct {
 
 	snapMu       sync.Mutex
 	tokenCleared atomic.Bool // the snapshot token was cleared before this Store's first record write
+	// sensorsTokenCleared: the same for the monitoring snapshot and the
+	// first water-quality write.
+	sensorsTokenCleared atomic.Bool
 }
 
 // Open starts the embedded FerretDB unless cfg.MongoURI is set, connects, and
