@@ -196,6 +196,7 @@ func (a *App) startSensors(ctx context.Context) error {
 	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules, SnapshotPath: snap}); err != nil {
 		return err
 	}
+	debug.FreeOSMemory() // the scan's garbage is gone for good
 	if c.StationsFile != "" && len(a.Monitoring.Stations()) == 0 {
 		b, err := os.ReadFile(c.StationsFile)
 		if err != nil {

@@ -68,6 +68,78 @@ func (sr *series) add(r StoredReading) {
 	}
 }
 
+// appendUnsorted adds r at the end, in any order; sortDedupe must follow
+// before the series is read. The start-up scan uses it: a scan returns the
+// readings in no set order, and inserting each in place would cost a copy
+// of the columns every time.
+func (sr *series) appendUnsorted(r StoredReading) {
+	if sr.cols == nil {
+		sr.cols = map[sensors.Param][]float64{}
+	}
+	n := len(sr.ts)
+	for p := range r.Values {
+		if _, ok := sr.cols[p]; !ok {
+			c := make([]float64, n, max(n, 64))
+			for k := range c {
+				c[k] = math.NaN()
+			}
+			sr.cols[p] = c
+		}
+	}
+	sr.ts = append(sr.ts, r.Time.UnixMilli())
+	for p, c := range sr.cols {
+		v, ok := r.Values[p]
+		if !ok {
+			v = math.NaN()
+		}
+		sr.cols[p] = append(c, v)
+	}
+}
+
+// sortDedupe puts the series in time order and drops repeated times.
+func (sr *series) sortDedupe() {
+	idx := make([]int, len(sr.ts))
+	sorted := true
+	for i := range idx {
+		idx[i] = i
+		if i > 0 && sr.ts[i] <= sr.ts[i-1] {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return sr.ts[idx[a]] < sr.ts[idx[b]] })
+	ts := make([]int64, 0, len(idx))
+	keep := make([]int, 0, len(idx))
+	for _, i := range idx {
+		if len(ts) > 0 && ts[len(ts)-1] == sr.ts[i] {
+			continue
+		}
+		ts = append(ts, sr.ts[i])
+		keep = append(keep, i)
+	}
+	for p, c := range sr.cols {
+		nc := make([]float64, len(keep))
+		for k, i := range keep {
+			nc[k] = c[i]
+		}
+		sr.cols[p] = nc
+	}
+	sr.ts = ts
+}
+
+// values returns the values of the k-th reading.
+func (sr *series) values(k int) map[sensors.Param]float64 {
+	m := make(map[sensors.Param]float64, len(sr.cols))
+	for p, c := range sr.cols {
+		if !math.IsNaN(c[k]) {
+			m[p] = c[k]
+		}
+	}
+	return m
+}
+
 // trim drops the readings before t.
 func (sr *series) trim(before time.Time) {
 	t := before.UnixMilli()

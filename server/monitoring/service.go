@@ -184,31 +184,8 @@ func (s *Service) load(ctx context.Context) error {
 			return nil
 		}
 	}
-	// Readings: gathered per station, then replayed in time order, so that
-	// the alerts come out as they did live.
-	per := map[string][]StoredReading{}
-	var n int
-	err = s.store.ScanReadings(ctx, func(r StoredReading) error {
-		if _, ok := s.stations[r.Station]; ok {
-			per[r.Station] = append(per[r.Station], r)
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	var derived []sensors.Alert
-	for id, rs := range per {
-		sort.Slice(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
-		st := s.stations[id]
-		for _, r := range rs {
-			derived = append(derived, s.applyLocked(st, r, nil)...)
-		}
-	}
-	s.stats.Readings = int64(n)
-	// Acknowledgements, and any alert revision the replay did not produce
-	// (a station whose readings are gone), come from the stored revisions.
+	// The alerts first: the latest revision of each, put back into its
+	// station's watch, which then ignores the readings it has seen.
 	stored := map[string]sensors.Alert{}
 	err = s.store.ScanAlertEvents(ctx, func(ev AlertEvent) error {
 		if cur, ok := stored[ev.Alert.ID]; !ok || cur.Rev < ev.Alert.Rev {
@@ -220,33 +197,63 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	for id, a := range stored {
-		if cur, ok := s.alerts[id]; ok {
-			if a.AckedBy != "" {
-				cur.AckedBy, cur.AckedAt = a.AckedBy, a.AckedAt
-				s.stations[cur.Station].watch.Restore(*cur)
-			}
-			if a.Rev > cur.Rev {
-				cur.Rev = a.Rev
-			}
-			continue
-		}
 		a := a
 		s.alerts[id] = &a
-		// An alert the replay cannot produce (a silence: it comes from the
-		// clock, not from readings) is put back into its station's watch,
-		// so that the next reading clears it.
-		if st, ok := s.stations[a.Station]; ok && a.State == sensors.AlertOpen {
+		if st, ok := s.stations[a.Station]; ok {
 			st.watch.Restore(a)
 		}
 	}
-	// Revisions the replay produced that the store lacks (a crash between
-	// a reading and its alert) are stored now; duplicates are expected.
+	// Then the readings, streamed: each goes into its day's summary, and
+	// those of the raw window into the series, appended in the order read
+	// and sorted once at the end (nothing else is kept per reading).
+	cutoff := now.Add(-s.opt.RawRetention)
+	var n int64
+	err = s.store.ScanReadings(ctx, func(r StoredReading) error {
+		st, ok := s.stations[r.Station]
+		if !ok {
+			return nil
+		}
+		n++
+		sample := sensors.Sample{Time: r.Time, Values: r.Values}
+		res := sensors.ClassifySample(st.def, sample)
+		day := sensors.DayOf(r.Time)
+		d, ok := st.days[day]
+		if !ok {
+			d = &sensors.DaySummary{Day: day, Params: map[sensors.Param]*sensors.Stats{}}
+			st.days[day] = d
+		}
+		d.Add(sample, res)
+		if r.Time.After(cutoff) {
+			st.raw.appendUnsorted(r)
+		}
+		if !st.hasLatest || r.Time.After(st.latest.Time) {
+			st.latest, st.latestRes, st.hasLatest = r, res, true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.stats.Readings = n
+	// The readings of the raw window the alerts have not seen (a crash
+	// between a reading and its alert revision) are replayed in time
+	// order, and the revisions they produce stored.
+	var derived []sensors.Alert
+	for _, st := range s.stations {
+		st.raw.sortDedupe()
+		for k, t := range st.raw.ts {
+			if !time.UnixMilli(t).After(st.watch.Last()) {
+				continue
+			}
+			res := sensors.ClassifySample(st.def, sensors.Sample{Time: time.UnixMilli(t).UTC(), Values: st.raw.values(k)})
+			c := st.watch.Observe(res)
+			s.noteAlertsLocked(c)
+			derived = append(derived, c...)
+		}
+	}
 	if len(derived) > 0 {
 		evs := make([]AlertEvent, 0, len(derived))
 		for _, a := range derived {
-			if st, ok := stored[a.ID]; ok && st.Rev >= a.Rev {
-				continue
-			}
 			evs = append(evs, AlertEvent{Alert: a, Rev: a.Rev})
 		}
 		for _, err := range s.store.InsertAlertEvents(ctx, evs) {

@@ -321,3 +321,50 @@ func TestSnapshot(t *testing.T) {
 		t.Fatalf("after a write without Close: from %q with %d readings, want a scan with 5", svc3.LoadedFrom, svc3.Stats().Readings)
 	}
 }
+
+// TestReplayAfterCrash: readings stored without their alert revisions (the
+// server died between the two writes) are replayed at the next start, and
+// the alert they open is stored then; a second start finds it stored and
+// derives nothing new.
+func TestReplayAfterCrash(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	clk := &clock{t: t0.Add(time.Hour)}
+	svc := open(t, s, clk)
+	st := stations(t)[0]
+	if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	var srs []monitoring.StoredReading
+	// Stored in reverse order: the scan's order must not matter.
+	for i, tp := range []float64{0.02, 0.02, 0.05, 0.02} {
+		r := reading(st, t0.Add(time.Duration(3-i)*5*time.Minute), tp)
+		srs = append(srs, monitoring.StoredReading{Station: st.ID, Time: r.Sample.Time, Values: r.Sample.Values,
+			Assessment: r.Result.Assessment, Full: r.Result.Full, Exceeds: r.Result.Exceeds, ReceivedAt: r.ReceivedAt})
+	}
+	for _, err := range s.InsertReadings(ctx, srs) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc2 := open(t, s, clk)
+	a := svc2.Alerts(monitoring.AlertFilter{})
+	// At t0+5m TP 0.05 opens it; t0+10m and t0+15m are compliant: cleared
+	// after two (ClearAfter 2 in open).
+	if len(a) != 1 || !a[0].OpenedAt.Equal(t0.Add(5*time.Minute)) || a[0].State != sensors.AlertCleared || a[0].Rev != 3 {
+		t.Fatalf("alerts after the replay: %+v", a)
+	}
+	svc2.Close()
+	var revs int
+	if err := s.ScanAlertEvents(ctx, func(monitoring.AlertEvent) error { revs++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if revs != 3 {
+		t.Fatalf("%d alert revisions stored by the replay, want 3", revs)
+	}
+	svc3 := open(t, s, clk)
+	if b := svc3.Alerts(monitoring.AlertFilter{}); !reflect.DeepEqual(a, b) {
+		t.Fatalf("second start: %+v, want %+v", b, a)
+	}
+}
