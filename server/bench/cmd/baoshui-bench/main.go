@@ -8,7 +8,9 @@
 //  3. the totals endpoint for a year (p50/p95) vs one raw $group pipeline;
 //  4. the incident map for a city box at zoom 10 and a street box at zoom
 //     16 under 8 concurrent clients, beside the raw driver's count of the
-//     street box.
+//     street box;
+//  5. with -only readings-startup, start-up of the binary with N stored
+//     water-quality readings (-readings) vs a raw full scan of them.
 //
 // Usage: go run ./server/bench/cmd/baoshui-bench -records 1000000
 package main
@@ -57,7 +59,7 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest or alerts")
+	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest, alerts or readings-startup")
 )
 
 func main() {
@@ -91,6 +93,9 @@ func main() {
 	}
 	if *only == "alerts" {
 		benchAlerts(filepath.Join(dir, "alerts"))
+	}
+	if *only == "readings-startup" {
+		benchReadingsStartup(filepath.Join(dir, "readings-startup"))
 	}
 }
 
