@@ -87,6 +87,10 @@ type Store struct {
 	// sensorsTokenCleared: the same for the monitoring snapshot and the
 	// first water-quality write.
 	sensorsTokenCleared atomic.Bool
+
+	// seqs are the case-number counters this Store knows (cases.go).
+	seqMu sync.Mutex
+	seqs  map[string]*seqCounter
 }
 
 // Open starts the embedded FerretDB unless cfg.MongoURI is set, connects, and
@@ -228,21 +232,24 @@ func (s *Store) Drop(ctx context.Context) error {
 
 // Collection names.
 const (
-	colRecords    = "records"
-	colAudit      = "audit"
-	colUnits      = "units"
-	colUsers      = "users"
-	colDevices    = "devices"
-	colSessions   = "sessions"
-	colMeta       = "meta"
-	colZones      = "zones"
-	colSyncLedger = "sync_ledger"
+	colRecords     = "records"
+	colAudit       = "audit"
+	colUnits       = "units"
+	colUsers       = "users"
+	colDevices     = "devices"
+	colSessions    = "sessions"
+	colMeta        = "meta"
+	colZones       = "zones"
+	colSyncLedger  = "sync_ledger"
+	colCases       = "cases"
+	colCaseNumbers = "case_numbers"
 )
 
 // allCollections are the collections this store writes.
 var allCollections = []string{colRecords, colAudit, colUnits, colUsers, colDevices, colSessions, colMeta, colZones,
 	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks,
-	colStations, colStationCredentials, colReadings, colSensorQuarantine, colAlertEvents}
+	colStations, colStationCredentials, colReadings, colSensorQuarantine, colAlertEvents,
+	colCases, colCaseNumbers}
 
 // ensureIndexes creates the secondary indexes on MongoDB, where they serve
 // the report pipelines, GridFS readers and ad-hoc queries. FerretDB never
@@ -268,6 +275,10 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		colAlertEvents: {
 			{Keys: bson.D{{Key: "alert_id", Value: 1}, {Key: "rev", Value: 1}}},
 			{Keys: bson.D{{Key: "station", Value: 1}, {Key: "state", Value: 1}}},
+		},
+		colCases: {
+			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "rev", Value: 1}}, Options: options.Index().SetUnique(true)},
+			{Keys: bson.D{{Key: "case_no", Value: 1}}},
 		},
 	}
 	addBlobIndexes(idx)
