@@ -24,6 +24,7 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/casesvc"
 	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/zones"
@@ -38,6 +39,8 @@ type Deps struct {
 	Blobs    *blobs.Service
 	// Monitoring serves the stations, readings and alerts.
 	Monitoring *monitoring.Service
+	// Cases serves the administrative penalty cases.
+	Cases *casesvc.Service
 	// IngestStats, when set, reports the MQTT ingest's counters for
 	// /metrics.
 	IngestStats func() ingest.Stats
@@ -126,6 +129,11 @@ func routes() []route {
 		{"GET", "/api/v1/water-quality/quarantine", auth.ActStationsWrite, false, (*server).listQuarantine},
 		{"GET", "/api/v1/alerts", auth.ActStationsRead, false, (*server).listAlerts},
 		{"POST", "/api/v1/alerts/:id/ack", auth.ActAlertsAck, false, (*server).ackAlert},
+		{"POST", "/api/v1/cases", auth.ActCasesAct, false, (*server).fileCase},
+		{"GET", "/api/v1/cases", auth.ActCasesRead, false, (*server).listCases},
+		{"GET", "/api/v1/cases/overdue", auth.ActCasesRead, false, (*server).overdueCases},
+		{"GET", "/api/v1/cases/:id", auth.ActCasesRead, false, (*server).getCase},
+		{"POST", "/api/v1/cases/:id/steps", auth.ActCasesAct, false, (*server).caseStep},
 		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/cases"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
 )
@@ -38,6 +39,9 @@ type Problem struct {
 	// UploadOffset is, for a blob upload that must resume elsewhere, the
 	// number of bytes stored.
 	UploadOffset *int64 `json:"upload_offset,omitempty"`
+	// Allowed lists, for an illegal case step, the actions the case's
+	// state allows (an empty list for a final state).
+	Allowed []string `json:"allowed,omitzero"`
 }
 
 // problemKind is one row of the error table.
@@ -60,6 +64,7 @@ var (
 	pNotFound      = problemKind{"not-found", "No such resource", http.StatusNotFound}
 	pMethod        = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	pConflict      = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
+	pIllegalStep   = problemKind{"illegal-transition", "The case's state does not allow this step; see allowed", http.StatusConflict}
 	pSeqGap        = problemKind{"seq-gap", "The push skips mutations; push from expected_seq", http.StatusConflict}
 	pHashMismatch  = problemKind{"blob-hash-mismatch", "The content does not hash to its address; upload it again from 0", http.StatusUnprocessableEntity}
 	pUploadOffset  = problemKind{"upload-offset", "The upload must resume at upload_offset", http.StatusConflict}
@@ -123,6 +128,10 @@ func fail(c *gin.Context, err error) {
 		off := oe.Offset
 		p.UploadOffset = &off
 		c.Header("Upload-Offset", strconv.FormatInt(off, 10))
+	}
+	if te, ok := cases.IsTransitionError(err); ok {
+		p = newProblem(c, pIllegalStep, te.Error())
+		p.Allowed = append([]string{}, te.Allowed...)
 	}
 	var ce *records.ConflictError
 	if errors.As(err, &ce) {

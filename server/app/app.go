@@ -27,6 +27,8 @@ import (
 	"github.com/baoshui/baoshui/server/api"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/casesvc"
 	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
@@ -49,6 +51,8 @@ type App struct {
 	Monitoring *monitoring.Service
 	Ingest     *ingest.Ingest
 	Broker     *broker.Broker
+	// Cases holds the administrative penalty cases.
+	Cases *casesvc.Service
 
 	stopSim  context.CancelFunc
 	simDone  chan struct{}
@@ -114,6 +118,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
 	debug.FreeOSMemory() // the scan's garbage is gone for good
 	a.Accounts.SetAuditor(a.Records)
+	if a.Cases, err = casesvc.Open(ctx, a.Store, a.Store, cases.DefaultRules(), casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
+		return nil, err
+	}
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
 		"users", a.Accounts.UserCount(), "engine", a.Store.Engine(), "from", a.Records.LoadedFrom,
 		"elapsed_ms", time.Since(t0).Milliseconds())
@@ -137,7 +144,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
 		syncsvc.Devices{Accounts: a.Accounts}, nil)
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
-		Blobs: a.Blobs, Monitoring: a.Monitoring, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
+		Blobs: a.Blobs, Monitoring: a.Monitoring, Cases: a.Cases, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)

@@ -28,24 +28,34 @@ const (
 	ActStationsWrite Action = "stations.write"
 	// ActAlertsAck: acknowledge an alert.
 	ActAlertsAck Action = "alerts.ack"
+	// ActCasesRead: see the administrative penalty cases and their
+	// deadlines.
+	ActCasesRead Action = "cases.read"
+	// ActCasesAct: file a case and take steps of its procedure; package
+	// cases then decides which role may take which step (an officer never
+	// decides).
+	ActCasesAct Action = "cases.act"
 )
 
 // Actions lists every action, for the policy table test.
 var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
 	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActZonesWrite,
-	ActStationsRead, ActStationsWrite, ActAlertsAck}
+	ActStationsRead, ActStationsWrite, ActAlertsAck, ActCasesRead, ActCasesAct}
 
 // grants is the whole role policy: which role may attempt which action.
 // Object-level checks (whose records, which subtree) follow in Scope.
 var grants = map[Role]map[Action]bool{
 	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead, ActStationsRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead, ActStationsRead, ActCasesRead, ActCasesAct),
 	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead, ActStationsRead),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead, ActStationsRead,
+		ActCasesRead, ActCasesAct),
 	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActStationsRead, ActAlertsAck),
+		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActStationsRead, ActAlertsAck,
+		ActCasesRead, ActCasesAct),
 	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
-		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite, ActStationsRead, ActStationsWrite, ActAlertsAck),
+		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite, ActStationsRead, ActStationsWrite, ActAlertsAck,
+		ActCasesRead, ActCasesAct),
 	RoleDevice: set(),
 }
 

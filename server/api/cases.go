@@ -1,0 +1,137 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/baoshui/baoshui/server/auth"
+	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// caseFiling is the body of POST /cases.
+type caseFiling struct {
+	ID            string              `json:"id"`
+	CaseNo        string              `json:"case_no"`
+	Violation     string              `json:"violation"`
+	Party         cases.Party         `json:"party"`
+	Facts         string              `json:"facts"`
+	Circumstances cases.Circumstances `json:"circumstances"`
+	FiledAt       time.Time           `json:"filed_at"`
+	Documents     []string            `json:"documents"`
+}
+
+// caseStepRequest is the body of POST /cases/{id}/steps: the revision the
+// step was prepared on and the step.
+type caseStepRequest struct {
+	BaseRev *int `json:"base_rev"`
+	cases.Step
+}
+
+// caseAnswer is a case as the API shows it.
+type caseAnswer struct {
+	Case    cases.Case      `json:"case"`
+	Rev     int             `json:"rev"`
+	Allowed []string        `json:"allowed,omitzero"`
+	Due     []cases.DueItem `json:"due,omitzero"`
+}
+
+// caseActor is the caller as the cases package sees it.
+func caseActor(c *gin.Context) cases.Actor {
+	p := principal(c)
+	return cases.Actor{ID: p.Username, Role: cases.Role(p.Role)}
+}
+
+// seesIDNumbers reports whether the caller sees parties' identity numbers
+// in full; every other role sees them masked (cases.MaskID).
+func seesIDNumbers(c *gin.Context) bool {
+	switch principal(c).Role {
+	case auth.RoleOffice, auth.RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func maskParty(c *gin.Context, p cases.Party) cases.Party {
+	if !seesIDNumbers(c) {
+		p.IDNumber = cases.MaskID(p.IDNumber)
+	}
+	return p
+}
+
+// shown is the case as the caller may see it.
+func shown(c *gin.Context, k cases.Case) cases.Case {
+	k.Party = maskParty(c, k.Party)
+	return k
+}
+
+func (s *server) fileCase(c *gin.Context) {
+	var req caseFiling
+	if !bindStrict(c, &req) {
+		return
+	}
+	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Violation: req.Violation,
+		Party: req.Party, Facts: req.Facts, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/cases/"+k.ID)
+	c.JSON(http.StatusCreated, caseAnswer{Case: shown(c, k), Rev: rev})
+}
+
+func (s *server) listCases(c *gin.Context) {
+	state := cases.State(c.Query("state"))
+	if state != "" && !slices.Contains(cases.States, state) {
+		var fs fields
+		fs.bad("state", "must be one of the case states (filed, investigating, … closed, withdrawn, transferred)")
+		fs.answer(c)
+		return
+	}
+	vs := s.Cases.List(state)
+	if !seesIDNumbers(c) {
+		for i := range vs {
+			vs[i].Party = maskParty(c, vs[i].Party)
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"cases": vs})
+}
+
+func (s *server) overdueCases(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"overdue": s.Cases.Overdue(s.Now())})
+}
+
+func (s *server) getCase(c *gin.Context) {
+	k, rev, err := s.Cases.Get(c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.answerCase(c, http.StatusOK, k, rev)
+}
+
+func (s *server) answerCase(c *gin.Context, status int, k cases.Case, rev int) {
+	a := caseAnswer{Case: shown(c, k), Rev: rev, Allowed: append([]string{}, cases.Allowed(k.State)...),
+		Due: append([]cases.DueItem{}, cases.Due(k, s.Cases.Rules())...)}
+	c.JSON(status, a)
+}
+
+func (s *server) caseStep(c *gin.Context) {
+	var req caseStepRequest
+	if !bindStrict(c, &req) {
+		return
+	}
+	if req.BaseRev == nil {
+		fail(c, invalid(enforcement.FieldError{Field: "base_rev", Detail: "required: the rev of the case the step was prepared on"}))
+		return
+	}
+	k, rev, err := s.Cases.Step(c, caseActor(c), c.Param("id"), *req.BaseRev, req.Step)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.answerCase(c, http.StatusOK, k, rev)
+}

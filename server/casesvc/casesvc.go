@@ -1,0 +1,375 @@
+// Package casesvc is the server's side of the administrative penalty cases:
+// it files cases (issuing their numbers), applies the steps of their
+// procedure through the pure domain core server/cases, stores every change
+// as a new revision and audits it, and answers the queries from memory.
+//
+// Everything it writes is an insert by deterministic _id (DESIGN §2): case
+// revision "{id}:{rev}", where a duplicate means that another server stored
+// that revision first. The current case of each id (its latest revision) is
+// built by one scan at start and kept current by the write path.
+package casesvc
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/baoshui/baoshui/server/audit"
+	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// DefaultPrefix is the prefix of the case numbers the service issues when
+// Options.Prefix is empty: 密保罚〔2020〕第0001号.
+const DefaultPrefix = "密保罚"
+
+// Store is what the service needs of the store adapter.
+type Store interface {
+	// InsertCaseRevision stores revision rev of case c (_id "{id}:{rev}"),
+	// taken by actor at at; an error wrapping enforcement.ErrExists when
+	// that revision is already stored.
+	InsertCaseRevision(ctx context.Context, c cases.Case, rev int, actor string, at time.Time) error
+	// ScanCaseRevisions calls fn for every stored revision, in no set
+	// order. It runs only at start.
+	ScanCaseRevisions(ctx context.Context, fn func(rev int, c cases.Case) error) error
+}
+
+// Auditor appends entries to the audit chain (the record service's).
+type Auditor interface {
+	Audit(ctx context.Context, e audit.Entry) error
+}
+
+// Options configure a Service.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Auditor, when set, receives an entry for every filing and step.
+	Auditor Auditor
+	// Prefix of the case numbers issued; DefaultPrefix when "".
+	Prefix string
+}
+
+// Service holds the cases. It is safe for concurrent use; writes are
+// serialised by one mutex.
+type Service struct {
+	store Store
+	seq   cases.Sequencer
+	rules cases.Rules
+	opt   Options
+	log   *slog.Logger
+
+	mu     sync.RWMutex
+	cases  map[string]*head
+	caseNo map[string]string // case number → case id
+}
+
+// head is the current revision of a case.
+type head struct {
+	c   cases.Case
+	rev int
+}
+
+// CaseView is the summary of a case that lists show.
+type CaseView struct {
+	ID              string      `json:"id"`
+	CaseNo          string      `json:"case_no"`
+	Violation       string      `json:"violation"`
+	Party           cases.Party `json:"party"`
+	State           cases.State `json:"state"`
+	ProposedFineFen int64       `json:"proposed_fine_fen"`
+	DecidedFineFen  int64       `json:"decided_fine_fen"`
+	ConfiscationFen int64       `json:"confiscation_fen"`
+	Major           bool        `json:"major,omitempty"`
+	FiledAt         time.Time   `json:"filed_at"`
+	DecidedAt       time.Time   `json:"decided_at,omitzero"`
+	ClosedAt        time.Time   `json:"closed_at,omitzero"`
+	// UpdatedAt is when the last step was recorded.
+	UpdatedAt time.Time `json:"updated_at"`
+	Rev       int       `json:"rev"`
+}
+
+// OverdueItem is a case with the deadlines binding the office that have
+// passed.
+type OverdueItem struct {
+	ID     string          `json:"id"`
+	CaseNo string          `json:"case_no"`
+	State  cases.State     `json:"state"`
+	Items  []cases.DueItem `json:"items"`
+}
+
+// Open validates the rules, reads every stored case revision and keeps the
+// latest of each case. The scan runs at start only, never on a request.
+func Open(ctx context.Context, st Store, seq cases.Sequencer, rules cases.Rules, opt Options) (*Service, error) {
+	if err := rules.Validate(); err != nil {
+		return nil, fmt.Errorf("casesvc.Open: rules: %w", err)
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Prefix == "" {
+		opt.Prefix = DefaultPrefix
+	}
+	s := &Service{store: st, seq: seq, rules: rules, opt: opt, log: opt.Logger,
+		cases: map[string]*head{}, caseNo: map[string]string{}}
+	began := time.Now()
+	err := st.ScanCaseRevisions(ctx, func(rev int, c cases.Case) error {
+		if cur, ok := s.cases[c.ID]; ok && cur.rev >= rev {
+			return nil
+		}
+		s.cases[c.ID] = &head{c: c, rev: rev}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("casesvc.Open: %w", err)
+	}
+	for id, h := range s.cases {
+		s.caseNo[h.c.CaseNo] = id
+	}
+	s.log.Info("cases loaded", "cases", len(s.cases), "elapsed_ms", time.Since(began).Milliseconds())
+	return s, nil
+}
+
+// Rules returns the rules in force.
+func (s *Service) Rules() cases.Rules { return s.rules }
+
+// now is the clock at the precision the store keeps (milliseconds, UTC),
+// so that a case reads the same before and after a restart.
+func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Millisecond) }
+
+func instant(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+func invalid(field, detail string) error {
+	return fmt.Errorf("%w: %w", enforcement.ErrInvalid,
+		&enforcement.ValidationError{Fields: []enforcement.FieldError{{Field: field, Detail: detail}}})
+}
+
+// File opens a case (立案) as actor and stores it as revision 1. f.ID is the
+// client-generated id (1 to 64 letters, digits, '.', '_' or '-'). When
+// f.CaseNo is empty the service issues the next number of the filing's
+// Asia/Shanghai year; the filing is validated before a number is issued,
+// so a refused filing uses none. Errors: enforcement.ErrInvalid (with a
+// *enforcement.ValidationError), enforcement.ErrForbidden for an actor
+// who may not act, enforcement.ErrExists when a case with this id exists.
+func (s *Service) File(ctx context.Context, actor cases.Actor, f cases.Filing) (cases.Case, int, error) {
+	if !enforcement.ValidID(f.ID) {
+		return cases.Case{}, 0, fmt.Errorf("casesvc: file: %w", invalid("id",
+			fmt.Sprintf("required: 1 to %d letters, digits, '.', '_' or '-' (a UUID or ULID)", enforcement.MaxIDLength)))
+	}
+	f.FiledAt = instant(f.FiledAt)
+	now := s.now()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cases[f.ID]; ok {
+		return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: %w", f.ID, enforcement.ErrExists)
+	}
+	if f.CaseNo != "" {
+		if other, ok := s.caseNo[f.CaseNo]; ok {
+			return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: %w", f.ID, invalid("case_no", "is the number of case "+other))
+		}
+	} else {
+		// Validate with a stand-in number first: a number once issued is
+		// never reused, so it is issued only for a filing that will pass.
+		probe := f
+		year := cases.YearOf(f.FiledAt)
+		if year < 1000 || year > 9999 {
+			year = 2000
+		}
+		probe.CaseNo = cases.FormatCaseNo(s.opt.Prefix, year, 1)
+		if _, err := cases.File(probe, actor, now); err != nil {
+			return cases.Case{}, 0, err
+		}
+		n, err := s.seq.Next(ctx, s.opt.Prefix, cases.YearOf(f.FiledAt))
+		if err != nil {
+			return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: case number: %w", f.ID, err)
+		}
+		f.CaseNo = cases.FormatCaseNo(s.opt.Prefix, cases.YearOf(f.FiledAt), n)
+	}
+	c, err := cases.File(f, actor, now)
+	if err != nil {
+		return cases.Case{}, 0, err
+	}
+	if err := s.store.InsertCaseRevision(ctx, c, 1, actor.ID, now); err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: %w", f.ID, enforcement.ErrExists)
+		}
+		return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: %w", f.ID, err)
+	}
+	s.cases[c.ID] = &head{c: c, rev: 1}
+	s.caseNo[c.CaseNo] = c.ID
+	s.audit(ctx, actor, cases.ActionFile, c.ID, 1, nil, &c, now)
+	return c, 1, nil
+}
+
+// Step applies one step of the procedure to case id as actor, on top of
+// revision baseRev, and stores the result as the next revision. Errors:
+// enforcement.ErrNotFound for an unknown case; enforcement.ErrConflict
+// when baseRev is not the current revision (the case changed: reload) or
+// another server stored the next revision first; and those of
+// cases.Transition (*cases.TransitionError for a step the state does not
+// allow, enforcement.ErrForbidden for a role that may not take it,
+// enforcement.ErrInvalid for its fields).
+func (s *Service) Step(ctx context.Context, actor cases.Actor, id string, baseRev int, step cases.Step) (cases.Case, int, error) {
+	step.At = instant(step.At)
+	if step.Review != nil {
+		r := *step.Review
+		r.Date = instant(r.Date)
+		step.Review = &r
+	}
+	if step.Transfer != nil {
+		t := *step.Transfer
+		t.Date = instant(t.Date)
+		step.Transfer = &t
+	}
+	now := s.now()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.cases[id]
+	if !ok {
+		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w", id, enforcement.ErrNotFound)
+	}
+	if baseRev != cur.rev {
+		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w: base_rev %d is not the current revision %d; the case changed, reload it",
+			id, enforcement.ErrConflict, baseRev, cur.rev)
+	}
+	next, err := cases.Transition(cur.c, step, actor, s.rules, now)
+	if err != nil {
+		return cases.Case{}, 0, err
+	}
+	if err := cases.CheckAmendment(cur.c, next); err != nil {
+		return cases.Case{}, 0, err
+	}
+	rev := cur.rev + 1
+	if err := s.store.InsertCaseRevision(ctx, next, rev, actor.ID, now); err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w: revision %d was stored by another server; reload the case",
+				id, enforcement.ErrConflict, rev)
+		}
+		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w", id, err)
+	}
+	old := cur.c
+	s.cases[id] = &head{c: next, rev: rev}
+	s.audit(ctx, actor, step.Action, id, rev, &old, &next, now)
+	return next, rev, nil
+}
+
+// audit appends the entry of a write; a failure is logged (the case is
+// stored and the chain keeps what it could not store pending).
+func (s *Service) audit(ctx context.Context, actor cases.Actor, action, id string, rev int, before, after *cases.Case, at time.Time) {
+	if s.opt.Auditor == nil {
+		return
+	}
+	e := audit.Entry{At: at, Actor: actor.ID, Action: "case." + action, Object: "case:" + id, Rev: int64(rev),
+		Before: digest(before), After: digest(after)}
+	if err := s.opt.Auditor.Audit(ctx, e); err != nil {
+		s.log.Warn("case stored, its audit entry not", "case", id, "rev", rev, "action", action, "err", err)
+	}
+}
+
+// digest is the SHA-256 of the case's JSON, "" for none.
+func digest(c *cases.Case) string {
+	if c == nil {
+		return ""
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Get returns the current case with id and its revision, or
+// enforcement.ErrNotFound.
+func (s *Service) Get(id string) (cases.Case, int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.cases[id]
+	if !ok {
+		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w", id, enforcement.ErrNotFound)
+	}
+	return h.c, h.rev, nil
+}
+
+// Count is the number of cases.
+func (s *Service) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.cases)
+}
+
+// List returns the cases in state (every case when state is ""), latest
+// filing first, then by case number.
+func (s *Service) List(state cases.State) []CaseView {
+	s.mu.RLock()
+	out := make([]CaseView, 0, len(s.cases))
+	for _, h := range s.cases {
+		if state != "" && h.c.State != state {
+			continue
+		}
+		out = append(out, view(h))
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b CaseView) int {
+		if c := b.FiledAt.Compare(a.FiledAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.CaseNo, b.CaseNo); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func view(h *head) CaseView {
+	c := h.c
+	v := CaseView{ID: c.ID, CaseNo: c.CaseNo, Violation: c.Violation, Party: c.Party, State: c.State,
+		ProposedFineFen: c.ProposedFineFen, DecidedFineFen: c.DecidedFineFen, ConfiscationFen: c.ConfiscationFen,
+		Major: c.Major, FiledAt: c.FiledAt, DecidedAt: c.DecidedAt, ClosedAt: c.ClosedAt, Rev: h.rev}
+	if n := len(c.Steps); n > 0 {
+		v.UpdatedAt = c.Steps[n-1].RecordedAt
+	}
+	return v
+}
+
+// Overdue returns the cases with deadlines of the office that have passed
+// at now (cases.Overdue), the most overdue first.
+func (s *Service) Overdue(now time.Time) []OverdueItem {
+	s.mu.RLock()
+	var out []OverdueItem
+	for _, h := range s.cases {
+		if items := cases.Overdue(h.c, s.rules, now); len(items) > 0 {
+			out = append(out, OverdueItem{ID: h.c.ID, CaseNo: h.c.CaseNo, State: h.c.State, Items: items})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b OverdueItem) int {
+		if c := a.Items[0].DueBy.Compare(b.Items[0].DueBy); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.CaseNo, b.CaseNo)
+	})
+	if out == nil {
+		out = []OverdueItem{}
+	}
+	return out
+}
