@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/casesvc"
 	"github.com/baoshui/baoshui/server/enforcement"
 )
 
@@ -16,6 +18,7 @@ import (
 type caseFiling struct {
 	ID            string              `json:"id"`
 	CaseNo        string              `json:"case_no"`
+	Unit          string              `json:"unit"`
 	Violation     string              `json:"violation"`
 	Party         cases.Party         `json:"party"`
 	Facts         string              `json:"facts"`
@@ -73,7 +76,21 @@ func (s *server) fileCase(c *gin.Context) {
 	if !bindStrict(c, &req) {
 		return
 	}
-	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Violation: req.Violation,
+	// The case belongs to the caller's team unless they name another
+	// within their scope (a supervisor filing for a village team).
+	p := principal(c)
+	if req.Unit == "" {
+		req.Unit = p.Unit
+	}
+	if _, ok := s.Accounts.Units.Get(req.Unit); req.Unit != "" && !ok {
+		fail(c, invalid(enforcement.FieldError{Field: "unit", Detail: "unknown unit"}))
+		return
+	}
+	if !s.unitVisible(p)(req.Unit) {
+		fail(c, fmt.Errorf("file a case for unit %q: outside your scope: %w", req.Unit, enforcement.ErrForbidden))
+		return
+	}
+	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Unit: req.Unit, Violation: req.Violation,
 		Party: req.Party, Facts: req.Facts, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
 	if err != nil {
 		fail(c, err)
@@ -91,23 +108,37 @@ func (s *server) listCases(c *gin.Context) {
 		fs.answer(c)
 		return
 	}
-	vs := s.Cases.List(state)
-	if !seesIDNumbers(c) {
-		for i := range vs {
-			vs[i].Party = maskParty(c, vs[i].Party)
-		}
+	visible := s.unitVisible(principal(c))
+	vs := slices.DeleteFunc(s.Cases.List(state), func(v casesvc.CaseView) bool { return !visible(v.Unit) })
+	for i := range vs {
+		vs[i].Party = maskParty(c, vs[i].Party)
 	}
 	c.JSON(http.StatusOK, gin.H{"cases": vs})
 }
 
 func (s *server) overdueCases(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"overdue": s.Cases.Overdue(s.Now())})
+	visible := s.unitVisible(principal(c))
+	items := slices.DeleteFunc(s.Cases.Overdue(s.Now()), func(o casesvc.OverdueItem) bool { return !visible(o.Unit) })
+	c.JSON(http.StatusOK, gin.H{"overdue": items})
+}
+
+// visibleCase returns the case of the path if the caller may see it, and
+// otherwise answers 404 itself, as for a case that does not exist.
+func (s *server) visibleCase(c *gin.Context) (cases.Case, int, bool) {
+	k, rev, err := s.Cases.Get(c.Param("id"))
+	if err == nil && !s.unitVisible(principal(c))(k.Unit) {
+		err = fmt.Errorf("case %s: %w", c.Param("id"), enforcement.ErrNotFound)
+	}
+	if err != nil {
+		fail(c, err)
+		return cases.Case{}, 0, false
+	}
+	return k, rev, true
 }
 
 func (s *server) getCase(c *gin.Context) {
-	k, rev, err := s.Cases.Get(c.Param("id"))
-	if err != nil {
-		fail(c, err)
+	k, rev, ok := s.visibleCase(c)
+	if !ok {
 		return
 	}
 	s.answerCase(c, http.StatusOK, k, rev)
@@ -122,6 +153,9 @@ func (s *server) answerCase(c *gin.Context, status int, k cases.Case, rev int) {
 func (s *server) caseStep(c *gin.Context) {
 	var req caseStepRequest
 	if !bindStrict(c, &req) {
+		return
+	}
+	if _, _, ok := s.visibleCase(c); !ok {
 		return
 	}
 	if req.BaseRev == nil {

@@ -236,3 +236,64 @@ func TestCaseLifecycle(t *testing.T) {
 		t.Errorf("case audit entries\n got %q\nwant %q", audited, want)
 	}
 }
+
+// TestCaseScope checks that a case belongs to a team and is seen as that
+// team's records are: an officer of another town neither lists nor opens
+// it (404, as for a case that does not exist) nor may step it, nor file a
+// case for a team outside their scope; the office sees every case.
+func TestCaseScope(t *testing.T) {
+	a := start(t, testConfig(t, t.TempDir()))
+	root := newClient(t, a.URL()).login("root", "root-password")
+	for _, u := range []enforcement.Unit{{ID: "miyun", Name: "密云区保水大队", Tier: "district"},
+		{ID: "town-a", Name: "甲镇", Tier: "town", Parent: "miyun"}, {ID: "town-b", Name: "乙镇", Tier: "town", Parent: "miyun"}} {
+		if st := root.do("POST", "/api/v1/units", u, nil); st != 201 {
+			t.Fatalf("unit %s: %d", u.ID, st)
+		}
+	}
+	for _, u := range []struct{ name, role, unit string }{{"office", "office", "miyun"}, {"officer-a", "officer", "town-a"},
+		{"officer-b", "officer", "town-b"}} {
+		body := map[string]string{"username": u.name, "password": "password-" + u.name, "role": u.role, "unit": u.unit}
+		if st := root.do("POST", "/api/v1/users", body, nil); st != 201 {
+			t.Fatalf("user %s: %d", u.name, st)
+		}
+	}
+	anon := newClient(t, a.URL())
+	office, offA, offB := anon.login("office", "password-office"), anon.login("officer-a", "password-officer-a"),
+		anon.login("officer-b", "password-officer-b")
+	body := func(id, unit string) map[string]any {
+		b := map[string]any{"id": id, "violation": "swimming", "party": map[string]string{"name": "李四"},
+			"filed_at": time.Now().Add(-time.Hour).Truncate(time.Second)}
+		if unit != "" {
+			b["unit"] = unit
+		}
+		return b
+	}
+	var got caseAnswer
+	if st := offA.do("POST", "/api/v1/cases", body("case-a", ""), &got); st != 201 || got.Case.Unit != "town-a" {
+		t.Fatalf("officer-a files: %d, unit %q (want town-a, the officer's team)", st, got.Case.Unit)
+	}
+	if st := offA.do("POST", "/api/v1/cases", body("case-x", "town-b"), nil); st != 403 {
+		t.Fatalf("officer-a files for town-b: %d, want 403", st)
+	}
+	if st := office.do("POST", "/api/v1/cases", body("case-y", "nowhere"), nil); st != 422 {
+		t.Fatalf("a case for an unknown unit: %d, want 422", st)
+	}
+	var p caseProblem
+	if st := offB.do("GET", "/api/v1/cases/case-a", nil, &p); st != 404 {
+		t.Fatalf("officer-b opens town-a's case: %d %+v, want 404", st, p)
+	}
+	if st := offB.do("POST", "/api/v1/cases/case-a/steps", map[string]any{"base_rev": 1, "action": "start_investigation"}, nil); st != 404 {
+		t.Fatalf("officer-b steps town-a's case: %d, want 404", st)
+	}
+	count := func(c *client) int {
+		var l struct{ Cases []json.RawMessage }
+		c.do("GET", "/api/v1/cases", nil, &l)
+		return len(l.Cases)
+	}
+	if n, m, o := count(offA), count(offB), count(office); n != 1 || m != 0 || o != 1 {
+		t.Fatalf("cases listed: officer-a %d, officer-b %d, office %d; want 1, 0, 1", n, m, o)
+	}
+	if st := office.do("GET", "/api/v1/cases/case-a", nil, &got); st != 200 || got.Case.ID != "case-a" {
+		t.Fatalf("the office opens it: %d", st)
+	}
+}

@@ -112,6 +112,7 @@ type StepRecord struct {
 type Case struct {
 	ID              string        `json:"id"`
 	CaseNo          string        `json:"case_no"`
+	Unit            string        `json:"unit,omitempty"`
 	Violation       string        `json:"violation"`
 	Party           Party         `json:"party"`
 	Facts           string        `json:"facts,omitempty"`
@@ -135,8 +136,12 @@ type Case struct {
 
 // Filing is what opening a case (立案) needs.
 type Filing struct {
-	ID            string
-	CaseNo        string
+	ID     string
+	CaseNo string
+	// Unit is the team that files and handles the case; it scopes who may
+	// see it (as a record's unit does). Empty means the district as a
+	// whole.
+	Unit          string
 	Violation     string
 	Party         Party
 	Facts         string
@@ -160,6 +165,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 	if _, _, _, err := ParseCaseNo(f.CaseNo); err != nil {
 		v.add("case_no", "%v", err)
 	}
+	v.text("unit", f.Unit, enforcement.MaxIDLength, false)
 	v.text("violation", f.Violation, enforcement.MaxTextRunes, true)
 	v.text("party.name", f.Party.Name, enforcement.MaxTextRunes, true)
 	v.text("party.id_number", f.Party.IDNumber, 64, false)
@@ -171,7 +177,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	c := Case{
-		ID: f.ID, CaseNo: f.CaseNo, Violation: f.Violation, Party: f.Party, Facts: f.Facts,
+		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Violation: f.Violation, Party: f.Party, Facts: f.Facts,
 		Circumstances: f.Circumstances, State: StateFiled, FiledAt: f.FiledAt,
 	}
 	c.Steps = []StepRecord{{

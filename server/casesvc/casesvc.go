@@ -82,6 +82,7 @@ type head struct {
 type CaseView struct {
 	ID              string      `json:"id"`
 	CaseNo          string      `json:"case_no"`
+	Unit            string      `json:"unit,omitempty"`
 	Violation       string      `json:"violation"`
 	Party           cases.Party `json:"party"`
 	State           cases.State `json:"state"`
@@ -102,6 +103,7 @@ type CaseView struct {
 type OverdueItem struct {
 	ID     string          `json:"id"`
 	CaseNo string          `json:"case_no"`
+	Unit   string          `json:"unit,omitempty"`
 	State  cases.State     `json:"state"`
 	Items  []cases.DueItem `json:"items"`
 }
@@ -342,7 +344,7 @@ func (s *Service) List(state cases.State) []CaseView {
 
 func view(h *head) CaseView {
 	c := h.c
-	v := CaseView{ID: c.ID, CaseNo: c.CaseNo, Violation: c.Violation, Party: c.Party, State: c.State,
+	v := CaseView{ID: c.ID, CaseNo: c.CaseNo, Unit: c.Unit, Violation: c.Violation, Party: c.Party, State: c.State,
 		ProposedFineFen: c.ProposedFineFen, DecidedFineFen: c.DecidedFineFen, ConfiscationFen: c.ConfiscationFen,
 		Major: c.Major, FiledAt: c.FiledAt, DecidedAt: c.DecidedAt, ClosedAt: c.ClosedAt, Rev: h.rev}
 	if n := len(c.Steps); n > 0 {
@@ -358,7 +360,7 @@ func (s *Service) Overdue(now time.Time) []OverdueItem {
 	var out []OverdueItem
 	for _, h := range s.cases {
 		if items := cases.Overdue(h.c, s.rules, now); len(items) > 0 {
-			out = append(out, OverdueItem{ID: h.c.ID, CaseNo: h.c.CaseNo, State: h.c.State, Items: items})
+			out = append(out, OverdueItem{ID: h.c.ID, CaseNo: h.c.CaseNo, Unit: h.c.Unit, State: h.c.State, Items: items})
 		}
 	}
 	s.mu.RUnlock()
