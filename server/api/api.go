@@ -134,6 +134,7 @@ func routes() []route {
 		{"GET", "/api/v1/cases/overdue", auth.ActCasesRead, false, (*server).overdueCases},
 		{"GET", "/api/v1/cases/:id", auth.ActCasesRead, false, (*server).getCase},
 		{"POST", "/api/v1/cases/:id/steps", auth.ActCasesAct, false, (*server).caseStep},
+		{"GET", "/api/v1/cases/:id/dossier", auth.ActCasesRead, false, (*server).caseDossier},
 		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
 	}
 }

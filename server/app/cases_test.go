@@ -1,10 +1,17 @@
 package app_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -295,5 +302,87 @@ func TestCaseScope(t *testing.T) {
 	}
 	if st := office.do("GET", "/api/v1/cases/case-a", nil, &got); st != 200 || got.Case.ID != "case-a" {
 		t.Fatalf("the office opens it: %d", st)
+	}
+}
+
+// TestCaseDossier exports a case file with a document its filing attached,
+// checks it with sha256sum (a tool we did not write) as the README says,
+// and checks that an altered document fails the check, which names it.
+func TestCaseDossier(t *testing.T) {
+	sumTool, err := exec.LookPath("sha256sum")
+	if err != nil {
+		t.Skip("sha256sum is not installed")
+	}
+	a := start(t, testConfig(t, t.TempDir()))
+	root := newClient(t, a.URL()).login("root", "root-password")
+	if st := root.do("POST", "/api/v1/units", enforcement.Unit{ID: "miyun", Name: "密云区保水大队", Tier: "district"}, nil); st != 201 {
+		t.Fatalf("unit: %d", st)
+	}
+	if st := root.do("POST", "/api/v1/users", map[string]string{"username": "office", "password": "password-office", "role": "office", "unit": "miyun"}, nil); st != 201 {
+		t.Fatalf("user: %d", st)
+	}
+	office := newClient(t, a.URL()).login("office", "password-office")
+	photo := bytes.Repeat([]byte("evidence photo "), 5000)
+	sum := sha256.Sum256(photo)
+	sha := hex.EncodeToString(sum[:])
+	if st, b, _, err := office.upload(sha, 0, int64(len(photo)), bytes.NewReader(photo), int64(len(photo)), false); err != nil || st != 201 {
+		t.Fatalf("upload: %d %s %v", st, b, err)
+	}
+	missing := strings.Repeat("cd", 32)
+	body := map[string]any{"id": "case-d", "violation": "swimming", "party": map[string]string{"name": "王五", "id_number": "110228199001011234"},
+		"filed_at": time.Now().Add(-time.Hour).Truncate(time.Second), "documents": []string{sha, missing}}
+	if st := office.do("POST", "/api/v1/cases", body, nil); st != 201 {
+		t.Fatalf("file: %d", st)
+	}
+	st, zipped, h := office.raw("GET", "/api/v1/cases/case-d/dossier", nil)
+	if st != 200 || h.Get("Content-Type") != "application/zip" {
+		t.Fatalf("dossier: %d %s", st, h)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f.Name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.Name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"case.json", "steps/01-file.json", "documents/" + sha, "MISSING.txt", "MANIFEST.sha256"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("archive holds %v, want %v", names, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "MISSING.txt")); !bytes.Contains(b, []byte(missing)) {
+		t.Fatalf("MISSING.txt: %s", b)
+	}
+	check := func() (string, error) {
+		cmd := exec.Command(sumTool, "-c", "MANIFEST.sha256")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(); err != nil {
+		t.Fatalf("sha256sum -c on the dossier: %v\n%s", err, out)
+	}
+	// Alter the document: the check fails and names it.
+	if err := os.WriteFile(filepath.Join(dir, "documents", sha), append(photo[:len(photo)-1:len(photo)-1], 'X'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := check(); err == nil || !strings.Contains(out, "documents/"+sha+": FAILED") {
+		t.Fatalf("sha256sum -c after altering the document: %v\n%s", err, out)
 	}
 }
