@@ -103,23 +103,7 @@ func startSensorTarget(dir string) *sensorTarget {
 	}
 	t.admin = login(t.base, "root", "root-password")
 
-	b, err := os.ReadFile("testdata/stations.json")
-	must(err)
-	all, err := sensors.LoadStations(b)
-	must(err)
-	var tmpl sensors.Station
-	for _, st := range all {
-		if st.ID == "res-dam" {
-			tmpl = st
-		}
-	}
-	if tmpl.ID == "" {
-		must(fmt.Errorf("testdata/stations.json: no station res-dam"))
-	}
-	for i := 1; i <= *sensorStations; i++ {
-		st := tmpl
-		st.ID = fmt.Sprintf("bench-%03d", i)
-		st.Name, st.NameEN = fmt.Sprintf("基准站 %d", i), fmt.Sprintf("Benchmark station %d (copy of res-dam)", i)
+	for _, st := range benchStations(*sensorStations) {
 		if code := t.call("POST", "/api/v1/stations", st, nil); code != 201 {
 			must(fmt.Errorf("POST /api/v1/stations %s: status %d", st.ID, code))
 		}

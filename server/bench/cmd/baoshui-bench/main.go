@@ -41,6 +41,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
+	"github.com/baoshui/baoshui/sensors"
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/app"
 	"github.com/baoshui/baoshui/server/auth"
@@ -444,6 +445,14 @@ func startServer(bin, dir string) *server {
 	t0 := time.Now()
 	must(cmd.Start())
 	s := &server{cmd: cmd, base: "http://" + addr}
+	s.waitReady(t0, 30*time.Minute)
+	return s
+}
+
+// waitReady polls /readyz every 50 ms until it answers 200, then records
+// the time since t0 and the server's memory; after limit it kills the
+// server and gives up.
+func (s *server) waitReady(t0 time.Time, limit time.Duration) {
 	for {
 		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {
@@ -452,15 +461,40 @@ func startServer(bin, dir string) *server {
 				break
 			}
 		}
-		if time.Since(t0) > 30*time.Minute {
-			cmd.Process.Kill()
-			must(fmt.Errorf("server not ready after 30 minutes"))
+		if time.Since(t0) > limit {
+			s.cmd.Process.Kill()
+			must(fmt.Errorf("server not ready after %v", limit))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.ready = time.Since(t0)
-	s.rss, s.hwm = procMem(cmd.Process.Pid)
-	return s
+	s.rss, s.hwm = procMem(s.cmd.Process.Pid)
+}
+
+// benchStations returns n copies of testdata/stations.json's res-dam,
+// bench-001 to bench-NNN, for the sensor benchmarks.
+func benchStations(n int) []sensors.Station {
+	b, err := os.ReadFile("testdata/stations.json")
+	must(err)
+	all, err := sensors.LoadStations(b)
+	must(err)
+	var tmpl sensors.Station
+	for _, st := range all {
+		if st.ID == "res-dam" {
+			tmpl = st
+		}
+	}
+	if tmpl.ID == "" {
+		must(fmt.Errorf("testdata/stations.json: no station res-dam"))
+	}
+	out := make([]sensors.Station, n)
+	for i := range out {
+		st := tmpl
+		st.ID = fmt.Sprintf("bench-%03d", i+1)
+		st.Name, st.NameEN = fmt.Sprintf("基准站 %d", i+1), fmt.Sprintf("Benchmark station %d (copy of res-dam)", i+1)
+		out[i] = st
+	}
+	return out
 }
 
 // stop shuts the server down cleanly (SIGINT) and waits for it.

@@ -48,27 +48,10 @@ func benchReadingsStartup(dir string) {
 	must(err)
 	svc, err := monitoring.Open(ctx, st, monitoring.Options{Logger: quiet()})
 	must(err)
-	b, err := os.ReadFile("testdata/stations.json")
-	must(err)
-	all, err := sensors.LoadStations(b)
-	must(err)
-	var tmpl sensors.Station
-	for _, s := range all {
-		if s.ID == "res-dam" {
-			tmpl = s
-		}
-	}
-	if tmpl.ID == "" {
-		must(fmt.Errorf("testdata/stations.json: no station res-dam"))
-	}
-	stations := make([]sensors.Station, readingsStations)
-	for i := range stations {
-		s := tmpl
-		s.ID = fmt.Sprintf("bench-%03d", i+1)
-		s.Name, s.NameEN = fmt.Sprintf("基准站 %d", i+1), fmt.Sprintf("Benchmark station %d (copy of res-dam)", i+1)
+	stations := benchStations(readingsStations)
+	for _, s := range stations {
 		_, err := svc.PutStation(ctx, "bench", s, true)
 		must(err)
-		stations[i] = s
 	}
 	checkValues(stations[0])
 	svc.Close()
@@ -171,22 +154,7 @@ func benchReadingsStartup(dir string) {
 		}
 	}()
 	srv := &server{cmd: cmd, base: "http://" + addr}
-	for {
-		resp, err := http.Get(srv.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Since(t1) > 30*time.Minute {
-			cmd.Process.Kill()
-			must(fmt.Errorf("server not ready after 30 minutes"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	srv.ready = time.Since(t1)
-	srv.rss, srv.hwm = procMem(cmd.Process.Pid)
+	srv.waitReady(t1, 30*time.Minute)
 
 	// The queries of one station's last 35 days, as root.
 	tok := login(srv.base, "root", "root-password")
