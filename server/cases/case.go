@@ -113,6 +113,7 @@ type Case struct {
 	ID              string        `json:"id"`
 	CaseNo          string        `json:"case_no"`
 	Unit            string        `json:"unit,omitempty"`
+	Campaign        string        `json:"campaign,omitempty"`
 	Violation       string        `json:"violation"`
 	Party           Party         `json:"party"`
 	Facts           string        `json:"facts,omitempty"`
@@ -130,6 +131,7 @@ type Case struct {
 	DecidedAt       time.Time     `json:"decided_at,omitzero"`
 	ServedAt        time.Time     `json:"served_at,omitzero"`
 	ClosedAt        time.Time     `json:"closed_at,omitzero"`
+	RevokedAt       time.Time     `json:"revoked_at,omitzero"`
 	Transfer        *Transfer     `json:"transfer,omitempty"`
 	Steps           []StepRecord  `json:"steps,omitempty"`
 }
@@ -141,7 +143,10 @@ type Filing struct {
 	// Unit is the team that files and handles the case; it scopes who may
 	// see it (as a record's unit does). Empty means the district as a
 	// whole.
-	Unit          string
+	Unit string
+	// Campaign tags the case to a campaign (e.g. the 2020 100-day
+	// rectification); empty for none.
+	Campaign      string
 	Violation     string
 	Party         Party
 	Facts         string
@@ -166,6 +171,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		v.add("case_no", "%v", err)
 	}
 	v.text("unit", f.Unit, enforcement.MaxIDLength, false)
+	v.text("campaign", f.Campaign, enforcement.MaxIDLength, false)
 	v.text("violation", f.Violation, enforcement.MaxTextRunes, true)
 	v.text("party.name", f.Party.Name, enforcement.MaxTextRunes, true)
 	v.text("party.id_number", f.Party.IDNumber, 64, false)
@@ -177,7 +183,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	c := Case{
-		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Violation: f.Violation, Party: f.Party, Facts: f.Facts,
+		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Campaign: f.Campaign, Violation: f.Violation, Party: f.Party, Facts: f.Facts,
 		Circumstances: f.Circumstances, State: StateFiled, FiledAt: f.FiledAt,
 	}
 	c.Steps = []StepRecord{{

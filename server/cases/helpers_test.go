@@ -93,6 +93,8 @@ var path = map[string]cases.Step{
 		Transfer: &cases.Transfer{Organ: "密云分局", Date: sh(2020, 7, 10, 9, 0)}},
 	cases.ActionCorrectDecision: {Action: cases.ActionCorrectDecision, At: sh(2020, 7, 20, 10, 0),
 		DecidedFineFen: fen(1_200_000), Reason: "计算错误更正"},
+	cases.ActionRevoke: {Action: cases.ActionRevoke, At: sh(2020, 7, 25, 10, 0), Documents: []string{doc("revocation")},
+		Reason: "行政复议决定撤销"},
 }
 
 // routes are the actions that lead from filed to each state.

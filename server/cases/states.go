@@ -52,6 +52,7 @@ const (
 	ActionWithdraw           = "withdraw"
 	ActionTransfer           = "transfer"
 	ActionCorrectDecision    = "correct_decision"
+	ActionRevoke             = "revoke"
 )
 
 // The names of the fields a Step may carry, as Move.Requires and
@@ -106,8 +107,11 @@ var (
 )
 
 // Moves is the transition table: one row per action. An officer may never
-// decide, and only the legal office (office, admin) records a legal review
-// or corrects a decision.
+// decide, and only the legal office (office, admin) records a legal review,
+// corrects a decision or revokes it. A revoked decision (撤销, by the organ
+// itself or on reconsideration or judgment) moves the case to withdrawn and
+// keeps its decision date and amounts, so that the record of what was
+// decided stays; RevokedAt marks it and takes it off the public lists.
 var Moves = []Move{
 	{Action: ActionStartInvestigation, From: []State{StateFiled}, To: StateInvestigating, Roles: anyRole,
 		Optional: common},
@@ -137,6 +141,8 @@ var Moves = []Move{
 	{Action: ActionCorrectDecision, From: []State{StateDecided, StateServed, StatePaid, StateEnforced}, Roles: officeOnly,
 		Requires: []string{FieldReason, FieldDecidedFineFen},
 		Optional: []string{FieldConfiscationFen, FieldJustification, FieldNote, FieldDocuments}},
+	{Action: ActionRevoke, From: []State{StateDecided, StateServed, StatePaid, StateEnforced, StateClosed}, To: StateWithdrawn,
+		Roles: officeOnly, Requires: []string{FieldReason, FieldDocuments}, Optional: []string{FieldNote}},
 }
 
 // Step is one action a user asks to take on a case, with the fields it
@@ -393,6 +399,8 @@ func Transition(c Case, step Step, actor Actor, rules Rules, now time.Time) (Cas
 		next.ServedAt = at
 	case ActionClose:
 		next.ClosedAt = at
+	case ActionRevoke:
+		next.RevokedAt = at
 	case ActionTransfer:
 		t := *step.Transfer
 		next.Transfer = &t

@@ -17,7 +17,7 @@ func TestEveryMove(t *testing.T) {
 		"start_investigation": "investigating", "serve_notice": "notice_served", "request_hearing": "hearing",
 		"submit_review": "legal_review", "record_review": "", "decide": "decided", "serve_decision": "served",
 		"record_payment": "paid", "enforce": "enforced", "close": "closed", "withdraw": "withdrawn",
-		"transfer": "transferred", "correct_decision": "",
+		"transfer": "transferred", "correct_decision": "", "revoke": "withdrawn",
 	}
 	n := 0
 	for _, m := range cases.Moves {
@@ -54,14 +54,14 @@ func TestEveryMove(t *testing.T) {
 			n++
 		}
 	}
-	if n != 28 {
-		t.Errorf("%d moves tried, the table has 28", n)
+	if n != 33 {
+		t.Errorf("%d moves tried, the table has 33", n)
 	}
 }
 
 func TestIllegalTransitions(t *testing.T) {
 	open := func(first ...string) []string { return append(first, "withdraw", "transfer") }
-	decidedOn := func(first ...string) []string { return append(first, "correct_decision") }
+	decidedOn := func(first ...string) []string { return append(first, "correct_decision", "revoke") }
 	tests := []struct {
 		name    string
 		state   cases.State
@@ -79,8 +79,10 @@ func TestIllegalTransitions(t *testing.T) {
 		{"close before payment", cases.StateServed, "close", decidedOn("record_payment", "enforce")},
 		{"enforce a paid case", cases.StatePaid, "enforce", decidedOn("close")},
 		{"transfer an enforced case", cases.StateEnforced, "transfer", decidedOn("close")},
-		{"reopen a closed case", cases.StateClosed, "start_investigation", nil},
-		{"correct a closed case", cases.StateClosed, "correct_decision", nil},
+		{"reopen a closed case", cases.StateClosed, "start_investigation", []string{"revoke"}},
+		{"correct a closed case", cases.StateClosed, "correct_decision", []string{"revoke"}},
+		{"revoke an undecided case", cases.StateNoticeServed, "revoke", open("request_hearing", "submit_review", "decide")},
+		{"revoke twice", cases.StateWithdrawn, "revoke", nil},
 		{"act on a withdrawn case", cases.StateWithdrawn, "serve_notice", nil},
 		{"decide a transferred case", cases.StateTransferred, "decide", nil},
 	}
@@ -124,6 +126,8 @@ func TestRolePolicy(t *testing.T) {
 		{"supervisor may not record a review", cases.StateLegalReview, "record_review", supervisor, false},
 		{"supervisor may not correct a decision", cases.StateServed, "correct_decision", supervisor, false},
 		{"office corrects a decision", cases.StateServed, "correct_decision", office, true},
+		{"supervisor may not revoke a decision", cases.StateClosed, "revoke", supervisor, false},
+		{"office revokes a decision", cases.StateClosed, "revoke", office, true},
 		{"officer may not withdraw", cases.StateFiled, "withdraw", officer, false},
 		{"officer may not transfer", cases.StateInvestigating, "transfer", officer, false},
 		{"a device never acts", cases.StateFiled, "start_investigation", cases.Actor{ID: "d-1", Role: "device"}, false},
@@ -397,5 +401,31 @@ func TestCatalogueInTransition(t *testing.T) {
 	if b == nil || !b.Matched || b.Band.MinFen != 20000 || b.Band.MaxFen != 50000 || !b.OutsideBand || !b.OutsideEvery ||
 		got.Steps[len(got.Steps)-1].Fields["band_flagged"] != "true" {
 		t.Errorf("band snapshot %+v", b)
+	}
+}
+
+// TestRevoke checks that revoking a decision keeps what was decided, marks
+// when it was revoked, and needs the reason and the revoking document.
+func TestRevoke(t *testing.T) {
+	c := caseIn(t, cases.StateClosed)
+	got, err := cases.Transition(c, path[cases.ActionRevoke], office, testRules(), now)
+	if err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if got.State != cases.StateWithdrawn || !got.RevokedAt.Equal(path[cases.ActionRevoke].At) {
+		t.Errorf("state %s revoked_at %v", got.State, got.RevokedAt)
+	}
+	if !got.DecidedAt.Equal(c.DecidedAt) || got.DecidedFineFen != c.DecidedFineFen || got.DecidedFineFen == 0 {
+		t.Errorf("decision changed: %v %d, was %v %d", got.DecidedAt, got.DecidedFineFen, c.DecidedAt, c.DecidedFineFen)
+	}
+	if err := cases.CheckAmendment(c, got); err != nil {
+		t.Errorf("CheckAmendment: %v", err)
+	}
+	bare := path[cases.ActionRevoke]
+	bare.Reason, bare.Documents = "", nil
+	_, err = cases.Transition(c, bare, office, testRules(), now)
+	var ve *enforcement.ValidationError
+	if !errors.As(err, &ve) || len(ve.Fields) != 2 || ve.Fields[0].Field != "documents" || ve.Fields[1].Field != "reason" {
+		t.Errorf("revoke without reason or documents: %v", err)
 	}
 }

@@ -109,8 +109,8 @@ func (s *Store) ScanCaseRevisions(ctx context.Context, fn func(rev int, c cases.
 // reading); slices and pointers that hold times are copied, never changed.
 func caseInUTC(c cases.Case) cases.Case {
 	utc := func(t time.Time) time.Time { return t.UTC() }
-	c.FiledAt, c.NoticeAt, c.DecidedAt, c.ServedAt, c.ClosedAt =
-		utc(c.FiledAt), utc(c.NoticeAt), utc(c.DecidedAt), utc(c.ServedAt), utc(c.ClosedAt)
+	c.FiledAt, c.NoticeAt, c.DecidedAt, c.ServedAt, c.ClosedAt, c.RevokedAt =
+		utc(c.FiledAt), utc(c.NoticeAt), utc(c.DecidedAt), utc(c.ServedAt), utc(c.ClosedAt), utc(c.RevokedAt)
 	if c.Review != nil {
 		r := *c.Review
 		r.Date = utc(r.Date)
