@@ -24,6 +24,7 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
+	"github.com/baoshui/baoshui/server/cases"
 	"github.com/baoshui/baoshui/server/casesvc"
 	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
@@ -41,6 +42,12 @@ type Deps struct {
 	Monitoring *monitoring.Service
 	// Cases serves the administrative penalty cases.
 	Cases *casesvc.Service
+	// Custody serves the confiscated items in custody.
+	Custody *casesvc.Custody
+	// Campaigns serves the campaigns and joint operations.
+	Campaigns *casesvc.Campaigns
+	// Authority is the deciding authority the publicity lists name.
+	Authority cases.Authority
 	// IngestStats, when set, reports the MQTT ingest's counters for
 	// /metrics.
 	IngestStats func() ingest.Stats
@@ -135,6 +142,22 @@ func routes() []route {
 		{"GET", "/api/v1/cases/:id", auth.ActCasesRead, false, (*server).getCase},
 		{"POST", "/api/v1/cases/:id/steps", auth.ActCasesAct, false, (*server).caseStep},
 		{"GET", "/api/v1/cases/:id/dossier", auth.ActCasesRead, false, (*server).caseDossier},
+		{"POST", "/api/v1/custody", auth.ActCustodyAct, false, (*server).receiveCustody},
+		{"GET", "/api/v1/custody", auth.ActCustodyRead, false, (*server).listCustody},
+		{"GET", "/api/v1/custody/reconciliation", auth.ActCustodyRead, false, (*server).custodyReconciliation},
+		{"GET", "/api/v1/custody/:id", auth.ActCustodyRead, false, (*server).getCustody},
+		{"POST", "/api/v1/custody/:id/steps", auth.ActCustodyAct, false, (*server).custodyStep},
+		{"POST", "/api/v1/campaigns", auth.ActCampaignsWrite, false, (*server).createCampaign},
+		{"GET", "/api/v1/campaigns", auth.ActCampaignsRead, false, (*server).listCampaigns},
+		{"GET", "/api/v1/campaigns/:id", auth.ActCampaignsRead, false, (*server).getCampaign},
+		{"PUT", "/api/v1/campaigns/:id", auth.ActCampaignsWrite, false, (*server).updateCampaign},
+		{"GET", "/api/v1/campaigns/:id/report", auth.ActCampaignsRead, false, (*server).campaignReport},
+		{"POST", "/api/v1/operations", auth.ActOperationsWrite, false, (*server).createOperation},
+		{"GET", "/api/v1/operations", auth.ActCampaignsRead, false, (*server).listOperations},
+		{"GET", "/api/v1/operations/:id", auth.ActCampaignsRead, false, (*server).getOperation},
+		{"PUT", "/api/v1/operations/:id", auth.ActOperationsWrite, false, (*server).updateOperation},
+		{"GET", "/api/v1/publicity/penalties", auth.ActPublicityRead, false, (*server).publicityPenalties},
+		{"GET", "/api/v1/publicity/information", auth.ActPublicityRead, false, (*server).publicityInformation},
 		{"GET", "/api/v1/openapi.json", "", true, (*server).openapi},
 	}
 }

@@ -19,6 +19,7 @@ type caseFiling struct {
 	ID            string              `json:"id"`
 	CaseNo        string              `json:"case_no"`
 	Unit          string              `json:"unit"`
+	Campaign      string              `json:"campaign"`
 	Violation     string              `json:"violation"`
 	Party         cases.Party         `json:"party"`
 	Facts         string              `json:"facts"`
@@ -90,7 +91,7 @@ func (s *server) fileCase(c *gin.Context) {
 		fail(c, fmt.Errorf("file a case for unit %q: outside your scope: %w", req.Unit, enforcement.ErrForbidden))
 		return
 	}
-	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Unit: req.Unit, Violation: req.Violation,
+	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Unit: req.Unit, Campaign: req.Campaign, Violation: req.Violation,
 		Party: req.Party, Facts: req.Facts, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
 	if err != nil {
 		fail(c, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/custody"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
 )
@@ -64,7 +65,7 @@ var (
 	pNotFound      = problemKind{"not-found", "No such resource", http.StatusNotFound}
 	pMethod        = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	pConflict      = problemKind{"conflict", "The request conflicts with what is stored", http.StatusConflict}
-	pIllegalStep   = problemKind{"illegal-transition", "The case's state does not allow this step; see allowed", http.StatusConflict}
+	pIllegalStep   = problemKind{"illegal-transition", "The state of the case or item does not allow this step; see allowed", http.StatusConflict}
 	pSeqGap        = problemKind{"seq-gap", "The push skips mutations; push from expected_seq", http.StatusConflict}
 	pHashMismatch  = problemKind{"blob-hash-mismatch", "The content does not hash to its address; upload it again from 0", http.StatusUnprocessableEntity}
 	pUploadOffset  = problemKind{"upload-offset", "The upload must resume at upload_offset", http.StatusConflict}
@@ -130,6 +131,10 @@ func fail(c *gin.Context, err error) {
 		c.Header("Upload-Offset", strconv.FormatInt(off, 10))
 	}
 	if te, ok := cases.IsTransitionError(err); ok {
+		p = newProblem(c, pIllegalStep, te.Error())
+		p.Allowed = append([]string{}, te.Allowed...)
+	}
+	if te, ok := custody.IsTransitionError(err); ok {
 		p = newProblem(c, pIllegalStep, te.Error())
 		p.Allowed = append([]string{}, te.Allowed...)
 	}

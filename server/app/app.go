@@ -53,6 +53,10 @@ type App struct {
 	Broker     *broker.Broker
 	// Cases holds the administrative penalty cases.
 	Cases *casesvc.Service
+	// Custody holds the confiscated items in custody.
+	Custody *casesvc.Custody
+	// Campaigns holds the campaigns and joint operations.
+	Campaigns *casesvc.Campaigns
 
 	stopSim  context.CancelFunc
 	simDone  chan struct{}
@@ -118,7 +122,25 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
 	debug.FreeOSMemory() // the scan's garbage is gone for good
 	a.Accounts.SetAuditor(a.Records)
-	if a.Cases, err = casesvc.Open(ctx, a.Store, a.Store, cases.DefaultRules(), casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
+	rules := cases.DefaultRules()
+	if c.CaseCatalogue != "" {
+		b, err := os.ReadFile(c.CaseCatalogue)
+		if err != nil {
+			return nil, fmt.Errorf("app: case catalogue: %w", err)
+		}
+		cat, err := cases.LoadCatalogue(b)
+		if err != nil {
+			return nil, fmt.Errorf("app: case catalogue %s: %w", c.CaseCatalogue, err)
+		}
+		rules.Catalogue = &cat
+	}
+	if a.Cases, err = casesvc.Open(ctx, a.Store, a.Store, rules, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
+		return nil, err
+	}
+	if a.Custody, err = casesvc.OpenCustody(ctx, a.Store, a.Records, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
+		return nil, err
+	}
+	if a.Campaigns, err = casesvc.OpenCampaigns(ctx, a.Store, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
 		return nil, err
 	}
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
@@ -144,7 +166,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
 		syncsvc.Devices{Accounts: a.Accounts}, nil)
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
-		Blobs: a.Blobs, Monitoring: a.Monitoring, Cases: a.Cases, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
+		Blobs: a.Blobs, Monitoring: a.Monitoring, Cases: a.Cases, Custody: a.Custody, Campaigns: a.Campaigns,
+		Authority: cases.Authority{Name: c.AuthorityName, CreditCode: c.AuthorityCode}, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)

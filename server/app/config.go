@@ -40,7 +40,14 @@ type Config struct {
 	MQTTClientID string // BAOSHUI_MQTT_CLIENT_ID
 	MQTTTopic    string // BAOSHUI_MQTT_TOPIC
 	StationsFile string // BAOSHUI_STATIONS_FILE
-	Simulate     bool   // BAOSHUI_SIMULATE
+	// AuthorityName and AuthorityCode: BAOSHUI_AUTHORITY_NAME,
+	// BAOSHUI_AUTHORITY_CODE, the deciding authority on the publicity lists.
+	AuthorityName string
+	AuthorityCode string
+	// CaseCatalogue: BAOSHUI_CASE_CATALOGUE, the file of violations, legal
+	// bases and discretion bands fines are checked against ("" = none).
+	CaseCatalogue string
+	Simulate      bool // BAOSHUI_SIMULATE
 	// SimulateSpeed: BAOSHUI_SIMULATE_SPEED, simulated seconds per second.
 	SimulateSpeed float64
 	// AlertClearAfter and AlertSilenceFactor: BAOSHUI_ALERT_CLEAR_AFTER,
@@ -129,6 +136,9 @@ var settings = []setting{
 	{"BAOSHUI_MQTT_PASSWORD", "mqtt-password", "", "the server's password on the external broker", str(func(c *Config) *string { return &c.MQTTPassword })},
 	{"BAOSHUI_MQTT_CLIENT_ID", "mqtt-client-id", "baoshui-server", "client id of the server's persistent session on the external broker (keep it fixed)", str(func(c *Config) *string { return &c.MQTTClientID })},
 	{"BAOSHUI_MQTT_TOPIC", "mqtt-topic", "baoshui/v1/stations/+/readings", "filter the server subscribes to on the external broker ($share/baoshui/… to share the load between instances)", str(func(c *Config) *string { return &c.MQTTTopic })},
+	{"BAOSHUI_AUTHORITY_NAME", "authority-name", "密云区保水执法机关（示意，请配置）", "the deciding authority named on the publicity lists of penalty decisions", str(func(c *Config) *string { return &c.AuthorityName })},
+	{"BAOSHUI_AUTHORITY_CODE", "authority-code", "", "the deciding authority's unified social credit code (统一社会信用代码) on the publicity lists", str(func(c *Config) *string { return &c.AuthorityCode })},
+	{"BAOSHUI_CASE_CATALOGUE", "case-catalogue", "", "violations, legal bases and penalty discretion bands (JSON like the illustrative testdata/cases/catalogue.json; the official one comes from the office); when set, a fine outside its band needs a written justification", str(func(c *Config) *string { return &c.CaseCatalogue })},
 	{"BAOSHUI_STATIONS_FILE", "stations-file", "", "stations JSON (like testdata/stations.json) loaded when no station is registered yet", str(func(c *Config) *string { return &c.StationsFile })},
 	{"BAOSHUI_SIMULATE", "simulate", "0", "1 issues device credentials to every station and publishes simulated readings through the embedded broker (demonstrations only: it rotates the credentials)", boolean(func(c *Config) *bool { return &c.Simulate })},
 	{"BAOSHUI_SIMULATE_SPEED", "simulate-speed", "2880", "how fast BAOSHUI_SIMULATE replays the last day, in simulated seconds per second; once it reaches the present the stations report in real time", func(c *Config, v string) error {

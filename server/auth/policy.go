@@ -35,27 +35,45 @@ const (
 	// cases then decides which role may take which step (an officer never
 	// decides).
 	ActCasesAct Action = "cases.act"
+	// ActCustodyRead: see the confiscated items in custody.
+	ActCustodyRead Action = "custody.read"
+	// ActCustodyAct: take items into custody and record their custody
+	// steps; package custody then decides which role may take which step.
+	ActCustodyAct Action = "custody.act"
+	// ActCampaignsRead: see campaigns, joint operations and their reports.
+	ActCampaignsRead Action = "campaigns.read"
+	// ActCampaignsWrite: define campaigns and their targets.
+	ActCampaignsWrite Action = "campaigns.write"
+	// ActOperationsWrite: record joint operations of teams in scope.
+	ActOperationsWrite Action = "operations.write"
+	// ActPublicityRead: export the enforcement information and "double
+	// publicity" lists of penalty decisions.
+	ActPublicityRead Action = "publicity.read"
 )
 
 // Actions lists every action, for the policy table test.
 var Actions = []Action{ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
 	ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDeviceOwn, ActDevicesRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActZonesWrite,
-	ActStationsRead, ActStationsWrite, ActAlertsAck, ActCasesRead, ActCasesAct}
+	ActStationsRead, ActStationsWrite, ActAlertsAck, ActCasesRead, ActCasesAct,
+	ActCustodyRead, ActCustodyAct, ActCampaignsRead, ActCampaignsWrite, ActOperationsWrite, ActPublicityRead}
 
 // grants is the whole role policy: which role may attempt which action.
 // Object-level checks (whose records, which subtree) follow in Scope.
 var grants = map[Role]map[Action]bool{
 	RoleOfficer: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
-		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead, ActStationsRead, ActCasesRead, ActCasesAct),
+		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActZonesRead, ActStationsRead, ActCasesRead, ActCasesAct,
+		ActCustodyRead, ActCustodyAct, ActCampaignsRead),
 	RoleSupervisor: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
 		ActUnitsRead, ActDeviceOwn, ActDevicesRead, ActSelfRead, ActUsersRead, ActZonesRead, ActStationsRead,
-		ActCasesRead, ActCasesAct),
+		ActCasesRead, ActCasesAct, ActCustodyRead, ActCustodyAct, ActCampaignsRead, ActOperationsWrite),
 	RoleOffice: set(ActRecordCreate, ActRecordRead, ActRecordCorrect, ActRecordVoid, ActTotalsRead,
 		ActUnitsRead, ActUsersRead, ActAuditVerify, ActSelfRead, ActZonesRead, ActStationsRead, ActAlertsAck,
-		ActCasesRead, ActCasesAct),
+		ActCasesRead, ActCasesAct, ActCustodyRead, ActCustodyAct, ActCampaignsRead, ActCampaignsWrite,
+		ActOperationsWrite, ActPublicityRead),
 	RoleAdmin: set(ActUnitsRead, ActUnitsWrite, ActUsersRead, ActUsersWrite, ActDevicesRead,
 		ActAuditVerify, ActSelfRead, ActTotalsRead, ActZonesRead, ActZonesWrite, ActStationsRead, ActStationsWrite, ActAlertsAck,
-		ActCasesRead, ActCasesAct),
+		ActCasesRead, ActCasesAct, ActCustodyRead, ActCustodyAct, ActCampaignsRead, ActCampaignsWrite,
+		ActOperationsWrite, ActPublicityRead),
 	RoleDevice: set(),
 }
 

@@ -50,17 +50,19 @@ func TestAllowMatrix(t *testing.T) {
 		auth.ActDeviceOwn, auth.ActDevicesRead, auth.ActAuditVerify, auth.ActSelfRead,
 		auth.ActZonesRead, auth.ActZonesWrite, auth.ActStationsRead, auth.ActStationsWrite, auth.ActAlertsAck,
 		auth.ActCasesRead, auth.ActCasesAct,
+		auth.ActCustodyRead, auth.ActCustodyAct, auth.ActCampaignsRead, auth.ActCampaignsWrite, auth.ActOperationsWrite,
+		auth.ActPublicityRead,
 	}
 	matrix := map[auth.Role][]bool{
-		//                    create read correct void totals units.r units.w users.r users.w dev.reg dev.r audit self zones.r zones.w st.r st.w ack cases.r cases.act
-		auth.RoleOfficer:    {Y, Y, Y, Y, Y, Y, N, N, N, Y, Y, N, Y, Y, N, Y, N, N, Y, Y},
-		auth.RoleSupervisor: {Y, Y, Y, Y, Y, Y, N, Y, N, Y, Y, N, Y, Y, N, Y, N, N, Y, Y},
-		auth.RoleOffice:     {Y, Y, Y, Y, Y, Y, N, Y, N, N, N, Y, Y, Y, N, Y, N, Y, Y, Y},
-		auth.RoleAdmin:      {N, N, N, N, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y},
-		auth.RoleDevice:     {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
-		"":                  {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
-		"root":              {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
-		"Officer":           {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
+		//                    create read correct void totals units.r units.w users.r users.w dev.reg dev.r audit self zones.r zones.w st.r st.w ack cases.r cases.act cust.r cust.act camp.r camp.w ops.w pub.r
+		auth.RoleOfficer:    {Y, Y, Y, Y, Y, Y, N, N, N, Y, Y, N, Y, Y, N, Y, N, N, Y, Y, Y, Y, Y, N, N, N},
+		auth.RoleSupervisor: {Y, Y, Y, Y, Y, Y, N, Y, N, Y, Y, N, Y, Y, N, Y, N, N, Y, Y, Y, Y, Y, N, Y, N},
+		auth.RoleOffice:     {Y, Y, Y, Y, Y, Y, N, Y, N, N, N, Y, Y, Y, N, Y, N, Y, Y, Y, Y, Y, Y, Y, Y, Y},
+		auth.RoleAdmin:      {N, N, N, N, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y},
+		auth.RoleDevice:     {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
+		"":                  {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
+		"root":              {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
+		"Officer":           {N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N},
 	}
 	// The table covers every role and every action there is.
 	if len(cols) != len(auth.Actions) {

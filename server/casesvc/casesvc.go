@@ -375,3 +375,17 @@ func (s *Service) Overdue(now time.Time) []OverdueItem {
 	}
 	return out
 }
+
+// All returns the current revision of every case that visible accepts
+// (nil = all), in no set order.
+func (s *Service) All(visible func(unit string) bool) []cases.Case {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]cases.Case, 0, len(s.cases))
+	for _, h := range s.cases {
+		if visible == nil || visible(h.c.Unit) {
+			out = append(out, h.c)
+		}
+	}
+	return out
+}

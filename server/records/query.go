@@ -247,3 +247,47 @@ func (s *Service) Totals(q TotalsQuery) TotalsReport {
 	}
 	return r
 }
+
+// SetTotals is the answer of TotalsOf: the totals of a set of records, each
+// distinct record counted once whatever its dates, and the ids that are not
+// counted because no such record exists (Missing) or it was voided
+// (Voided).
+type SetTotals struct {
+	Totals  enforcement.Totals `json:"totals"`
+	Records int                `json:"records"`
+	Missing []string           `json:"missing,omitempty"`
+	Voided  []string           `json:"voided,omitempty"`
+}
+
+// TotalsOf sums the records with the given ids (a joint operation's, say),
+// each distinct id once; it reads each record by _id, never scans.
+func (s *Service) TotalsOf(ctx context.Context, ids []string) (SetTotals, error) {
+	var sum enforcement.Counts
+	out := SetTotals{}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		h, ok := s.Head(id)
+		switch {
+		case !ok:
+			out.Missing = append(out.Missing, id)
+			continue
+		case h.Voided:
+			out.Voided = append(out.Voided, id)
+			continue
+		}
+		r, err := s.Get(ctx, id)
+		if err != nil {
+			return SetTotals{}, fmt.Errorf("records: totals of a set: %w", err)
+		}
+		for _, c := range r.Contributions() {
+			sum.Add(c.Counts, 1)
+		}
+		out.Records++
+	}
+	out.Totals = sum.Totals()
+	return out, nil
+}
