@@ -10,7 +10,9 @@
 //     16 under 8 concurrent clients, beside the raw driver's count of the
 //     street box;
 //  5. with -only readings-startup, start-up of the binary with N stored
-//     water-quality readings (-readings) vs a raw full scan of them.
+//     water-quality readings (-readings) vs a raw full scan of them;
+//  6. with -only cases, the open-case dashboard over -cases stored cases
+//     and the dossier export of a case with 50 documents.
 //
 // Usage: go run ./server/bench/cmd/baoshui-bench -records 1000000
 package main
@@ -60,7 +62,8 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest, alerts or readings-startup")
+	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest, alerts, readings-startup or cases")
+	nCases     = flag.Int("cases", 100_000, "stored cases for -only cases")
 )
 
 func main() {
@@ -97,6 +100,9 @@ func main() {
 	}
 	if *only == "readings-startup" {
 		benchReadingsStartup(filepath.Join(dir, "readings-startup"))
+	}
+	if *only == "cases" {
+		benchCases(filepath.Join(dir, "cases"))
 	}
 }
 
