@@ -184,6 +184,9 @@ func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{Deps: d, metrics: newMetrics()}
 	s.metrics.sensors(d.Monitoring, d.IngestStats)
+	if d.Cases != nil {
+		s.metrics.reg.MustRegister(&caseCollector{cases: d.Cases, now: s.Now})
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true

@@ -336,6 +336,30 @@ func TestPublicityLists(t *testing.T) {
 		w.step["base_rev"] = k.Rev
 		post(t, w.c, "POST", "/api/v1/cases/k-1/steps", w.step, 200, &k)
 	}
+	// A case left in investigation for 100 days is past its decision
+	// deadline, and k-1, decided 12 days ago, was never served (7 days):
+	// the overdue list, most overdue first, and the metrics say so.
+	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"id": "k-old", "violation": "swimming_first_zone",
+		"party": map[string]string{"name": "赵某"}, "filed_at": time.Now().Add(-100 * 24 * time.Hour).Truncate(time.Second)}, 201, nil)
+	var overdue struct {
+		Overdue []struct {
+			ID    string          `json:"id"`
+			Items []cases.DueItem `json:"items"`
+		} `json:"overdue"`
+	}
+	post(t, r.office, "GET", "/api/v1/cases/overdue", nil, 200, &overdue)
+	if len(overdue.Overdue) != 2 || overdue.Overdue[0].ID != "k-old" || overdue.Overdue[0].Items[0].Name != cases.DeadlineDecision ||
+		overdue.Overdue[1].ID != "k-1" || overdue.Overdue[1].Items[0].Name != cases.DeadlineService {
+		t.Errorf("overdue %+v", overdue)
+	}
+	_, metrics, _ := r.anon.raw("GET", "/metrics", nil)
+	for _, m := range []string{`baoshui_cases{state="decided"} 1`, `baoshui_cases{state="filed"} 1`, `baoshui_cases_overdue{deadline="decision"} 1`,
+		`baoshui_cases_overdue{deadline="service"} 1`, `baoshui_cases_overdue{deadline="defence"} 0`} {
+		if !bytes.Contains(metrics, []byte(m+"\n")) {
+			t.Errorf("/metrics lacks %q", m)
+		}
+	}
+
 	post(t, r.officer, "GET", "/api/v1/publicity/penalties", nil, 403, nil)
 	post(t, r.office, "GET", "/api/v1/publicity/penalties?format=pdf", nil, 400, nil)
 
