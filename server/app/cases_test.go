@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,8 +172,8 @@ func TestCaseLifecycle(t *testing.T) {
 	if got.Case.State != cases.StateClosed || rev != 7 || len(got.Case.Steps) != 7 || got.Case.DecidedFineFen != 500_00 {
 		t.Fatalf("closed: %s rev %d, %d steps, fine %d", got.Case.State, rev, len(got.Case.Steps), got.Case.DecidedFineFen)
 	}
-	if len(got.Allowed) != 0 {
-		t.Errorf("a closed case allows %v", got.Allowed)
+	if !slices.Equal(got.Allowed, []string{"revoke"}) {
+		t.Errorf("a closed case allows %v, want only revoke", got.Allowed)
 	}
 
 	var list struct {

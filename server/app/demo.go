@@ -39,6 +39,9 @@ func LoadDemo(ctx context.Context, a *App) (string, error) {
 	if err := createAll(ctx, a.Records, y.Records); err != nil {
 		return "", err
 	}
+	if err := loadDemoLaw(ctx, a, y); err != nil {
+		return "", err
+	}
 	a.Log.Info("demo year loaded", "units", len(y.Units), "users", len(y.Users), "records", len(y.Records),
 		"elapsed_ms", time.Since(t0).Milliseconds())
 	return describeDemo(y, true), nil

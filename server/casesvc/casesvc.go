@@ -389,3 +389,43 @@ func (s *Service) All(visible func(unit string) bool) []cases.Case {
 	}
 	return out
 }
+
+// Import stores a case whose history was built elsewhere through the state
+// machine (the demo year's, or one migrated from an earlier system) as its
+// revision len(c.Steps), by actor. Its number must be the next one the
+// sequencer issues for its prefix and year, so that numbers stay issued
+// once, in order, and are never reused; import cases in number order.
+// Errors: enforcement.ErrExists for a known id, enforcement.ErrInvalid for
+// a case without steps, with a malformed number or a number other than the
+// next one.
+func (s *Service) Import(ctx context.Context, actor string, c cases.Case) error {
+	if len(c.Steps) == 0 || c.Steps[0].Action != cases.ActionFile {
+		return fmt.Errorf("casesvc: import %s: %w", c.ID, invalid("steps", "required: the history from its filing"))
+	}
+	prefix, year, seq, err := cases.ParseCaseNo(c.CaseNo)
+	if err != nil {
+		return fmt.Errorf("casesvc: import %s: %w", c.ID, err)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cases[c.ID]; ok {
+		return fmt.Errorf("casesvc: import %s: %w", c.ID, enforcement.ErrExists)
+	}
+	n, err := s.seq.Next(ctx, prefix, year)
+	if err != nil {
+		return fmt.Errorf("casesvc: import %s: case number: %w", c.ID, err)
+	}
+	if n != seq {
+		return fmt.Errorf("casesvc: import %s: %w", c.ID, invalid("case_no",
+			fmt.Sprintf("the next number of %s %d is %d, not %d; import cases in number order into a store without them", prefix, year, n, seq)))
+	}
+	rev := len(c.Steps)
+	if err := s.store.InsertCaseRevision(ctx, c, rev, actor, now); err != nil {
+		return fmt.Errorf("casesvc: import %s: %w", c.ID, err)
+	}
+	s.cases[c.ID] = &head{c: c, rev: rev}
+	s.caseNo[c.CaseNo] = c.ID
+	s.audit(ctx, cases.Actor{ID: actor}, "import", c.ID, rev, nil, &c, now)
+	return nil
+}

@@ -33,15 +33,7 @@ var personShares = []struct {
 // every seed are exactly Reported2020. It panics if they are not: that is
 // a bug in the generator, not a condition of the input.
 func Generate(seed int64) Year {
-	g := newGen(seed)
-	g.basePatrols()
-	g.expulsions()
-	g.vehicles()
-	g.confiscations()
-	g.grazing()
-	g.cases()
-	g.finish()
-	y := g.year()
+	y := generate(seed, true)
 	if got := y.Figures(); got != Reported2020 {
 		panic(fmt.Sprintf("demo.Generate(%d): figures %+v, want %+v", seed, got, Reported2020))
 	}
@@ -54,6 +46,26 @@ func Generate(seed int64) Year {
 		}
 	}
 	return y
+}
+
+// generate runs the generator. Without yearEnd every case is decided
+// within 2020 and its fines alone add up to the reported total: the year
+// as it was before some cases were left open and some transferred, which
+// must be the same but for those case records and the fines spread over
+// the others (yearEnd draws nothing from the random source).
+func generate(seed int64, yearEnd bool) Year {
+	g := newGen(seed)
+	g.basePatrols()
+	g.expulsions()
+	g.vehicles()
+	g.confiscations()
+	g.grazing()
+	g.cases()
+	if yearEnd {
+		g.yearEnd()
+	}
+	g.finish()
+	return g.year()
 }
 
 type unitInfo struct {
@@ -867,7 +879,8 @@ func mustDate(s string) time.Time {
 
 // cases files exactly the reported number of cases, numbers them in order of
 // filing and nudges the fines, within each violation's discretion range, so
-// that they add up to the reported total.
+// that they add up to the reported total. Every case is decided in 2020
+// here; yearEnd then leaves some open and transfers some.
 func (g *gen) cases() {
 	w := make([]float64, len(violations))
 	for i, v := range violations {
@@ -912,6 +925,92 @@ func (g *gen) cases() {
 	})
 	for i, c := range g.caseList {
 		c.rec.CaseNo = fmt.Sprintf("密保罚〔2020〕第%04d号", i+1)
+	}
+}
+
+// The case records that do not end in a decision within 2020.
+const (
+	numOpen        = 9 // still open at the end of the year
+	numTransferred = 4 // transferred to the public security organs (行刑衔接)
+)
+
+// openStatuses are the statuses the cases still open at the end of 2020
+// carry, in turn in the order of filing.
+var openStatuses = []string{"investigating", "notice_served", "legal_review"}
+
+// openFrom is the earliest filing of a case still open at the end of 2020:
+// late enough that its 90-day decision period has not run out by then.
+// (Few cases are filed in winter: with seed 2020 the last is filed on
+// 9 December, the ninth non-warning case from the end on 25 November.)
+var openFrom = time.Date(2020, 11, 20, 0, 0, 0, 0, enforcement.Shanghai)
+
+// yearEnd leaves some of the last-filed cases open at the end of the year
+// and transfers a few serious ones to the public security organs: neither
+// has a decision or a fine. Their fines go, 100 yuan at a time, to the
+// other decided cases, within each violation's discretion range, so the
+// fines decided in 2020 still add up to the reported total. It is
+// deterministic and draws nothing from g.r, so that no other record of the
+// year changes.
+func (g *gen) yearEnd() {
+	var removed int64 // in hundreds of yuan
+	undecide := func(c caseInfo, status string) {
+		removed += c.rec.FineFen / 10000
+		c.rec.Status, c.rec.FineFen, c.rec.DecidedAt = status, 0, nil
+	}
+
+	// Open: the last-filed cases (never a warning), filed on or after
+	// openFrom, in the order of filing.
+	var open []caseInfo
+	for i := len(g.caseList) - 1; i >= 0 && len(open) < numOpen; i-- {
+		c := g.caseList[i]
+		if c.rec.FiledAt.Before(openFrom) {
+			break
+		}
+		if c.rec.FineFen > 0 {
+			open = append(open, c)
+		}
+	}
+	slices.Reverse(open)
+	for k, c := range open {
+		undecide(c, openStatuses[k%len(openStatuses)])
+	}
+
+	// Transferred: the highest fines of the most serious violations (the
+	// highest top of the discretion range: electrofishing) among the cases
+	// filed before December.
+	december := time.Date(2020, 12, 1, 0, 0, 0, 0, enforcement.Shanghai)
+	var serious []caseInfo
+	for _, c := range g.caseList {
+		if c.rec.FineFen > 0 && c.rec.DecidedAt != nil && c.rec.FiledAt.Before(december) {
+			serious = append(serious, c)
+		}
+	}
+	slices.SortStableFunc(serious, func(a, b caseInfo) int {
+		return cmp.Or(cmp.Compare(b.v.maxYuan, a.v.maxYuan), cmp.Compare(b.rec.FineFen, a.rec.FineFen),
+			cmp.Compare(a.rec.CaseNo, b.rec.CaseNo))
+	})
+	for _, c := range serious[:min(numTransferred, len(serious))] {
+		undecide(c, "transferred")
+	}
+
+	// Spread what was taken over the decided cases, 100 yuan each in turn
+	// in the order of filing, as long as the violation's range allows.
+	for removed > 0 {
+		progress := false
+		for _, c := range g.caseList {
+			if removed == 0 {
+				break
+			}
+			if c.rec.DecidedAt == nil || c.rec.FineFen == 0 || c.rec.FineFen/100+100 > c.v.maxYuan {
+				continue
+			}
+			c.rec.FineFen += 10000
+			removed--
+			progress = true
+		}
+		if !progress {
+			panic(fmt.Sprintf("demo: cannot spread the fines of the open and transferred cases: %d00 yuan left", removed))
+		}
 	}
 }
 

@@ -1,0 +1,92 @@
+package app_test
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/custody"
+	"github.com/baoshui/baoshui/server/demo"
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// TestDemoYearCases starts the server with the demo year and checks that
+// its cases, custody, campaign and publicity agree with the 2020 figures:
+// 381 cases filed, 476,600 yuan of fines decided in 2020 (some cases still
+// open at year end, four transferred), 2,105 items worth 599,390 yuan in
+// custody, and the double publicity list of every decision in force; then
+// it restarts the server and checks that nothing was loaded twice.
+func TestDemoYearCases(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir, "-demo", "1")
+	a := start(t, cfg)
+	check := func(t *testing.T, base string) {
+		office := newClient(t, base).login("office", demo.Password)
+		var totals struct{ Totals enforcement.Totals }
+		post(t, office, "GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01", nil, 200, &totals)
+		if totals.Totals.CasesFiled != 381 || totals.Totals.FinesFen != 47_660_000 {
+			t.Fatalf("2020 totals %+v", totals.Totals)
+		}
+		var list struct {
+			Cases []struct {
+				State          cases.State `json:"state"`
+				DecidedFineFen int64       `json:"decided_fine_fen"`
+			} `json:"cases"`
+		}
+		post(t, office, "GET", "/api/v1/cases?limit=1000", nil, 200, &list)
+		states := map[cases.State]int{}
+		var fines int64
+		for _, c := range list.Cases {
+			states[c.State]++
+			if c.State == cases.StateClosed || c.State == cases.StatePaid {
+				fines += c.DecidedFineFen
+			}
+		}
+		if len(list.Cases) != 381 || fines != totals.Totals.FinesFen || states[cases.StateTransferred] != 4 ||
+			states[cases.StateInvestigating]+states[cases.StateNoticeServed]+states[cases.StateLegalReview] != 9 {
+			t.Errorf("%d cases, states %v, decided fines %d fen", len(list.Cases), states, fines)
+		}
+
+		var rec reconciliation
+		post(t, office, "GET", "/api/v1/custody/reconciliation?from=2020-01-01&to=2021-01-01", nil, 200, &rec)
+		if !rec.Reconciliation.Balanced || rec.Reconciliation.CustodyItems != 2105 || rec.Reconciliation.CustodyValueFen != 59_939_000 ||
+			rec.Custody.ByState[custody.Stored].Items != 2105 {
+			t.Errorf("custody %+v", rec)
+		}
+
+		var rep campaignReport
+		post(t, office, "GET", "/api/v1/campaigns/"+demo.Campaign+"/report", nil, 200, &rep)
+		var camp struct{ Totals enforcement.Totals }
+		post(t, office, "GET", "/api/v1/reports/totals?from="+demo.CampaignFrom+"&to=2020-09-09&campaign="+demo.Campaign, nil, 200, &camp)
+		if !reflect.DeepEqual(rep.Totals, camp.Totals) || rep.Totals.PersonsCleared == 0 || rep.Operations != 3 || rep.Cases.Filed == 0 {
+			t.Errorf("campaign report %+v, totals of its records %+v", rep, camp.Totals)
+		}
+		var op operationAnswer
+		post(t, office, "GET", "/api/v1/operations/demo-op-1", nil, 200, &op)
+		if op.Agencies != 3 || op.Figures.Records == 0 {
+			t.Errorf("operation %+v", op)
+		}
+
+		st, b, _ := office.raw("GET", "/api/v1/publicity/penalties?from=2020-01-01&to=2021-01-01&format=xlsx", nil)
+		if st != 200 {
+			t.Fatalf("xlsx: %d", st)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.GetRows(f.GetSheetList()[0])
+		if err != nil || len(rows)-1 != states[cases.StateClosed]+states[cases.StatePaid] {
+			t.Errorf("%d publicity rows for %d decisions (%v)", len(rows)-1, states[cases.StateClosed]+states[cases.StatePaid], err)
+		}
+	}
+	t.Run("first start", func(t *testing.T) { check(t, a.URL()) })
+	if err := a.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, cfg)
+	t.Run("after a restart", func(t *testing.T) { check(t, b.URL()) })
+}
