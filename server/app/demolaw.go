@@ -120,4 +120,3 @@ func demoJointOperations(ctx context.Context, a *App, y demo.Year) error {
 	}
 	return nil
 }
-
