@@ -133,7 +133,7 @@ var Moves = []Move{
 	{Action: ActionRecordPayment, From: []State{StateServed}, To: StatePaid, Roles: anyRole, Optional: common},
 	{Action: ActionEnforce, From: []State{StateServed}, To: StateEnforced, Roles: leadRoles,
 		Requires: []string{FieldDocuments}, Optional: []string{FieldNote}},
-	{Action: ActionClose, From: []State{StatePaid, StateEnforced}, To: StateClosed, Roles: leadRoles, Optional: common},
+	{Action: ActionClose, From: []State{StateServed, StatePaid, StateEnforced}, To: StateClosed, Roles: leadRoles, Optional: common},
 	{Action: ActionWithdraw, From: open, To: StateWithdrawn, Roles: leadRoles,
 		Requires: []string{FieldReason}, Optional: common},
 	{Action: ActionTransfer, From: open, To: StateTransferred, Roles: leadRoles,
@@ -398,6 +398,10 @@ func Transition(c Case, step Step, actor Actor, rules Rules, now time.Time) (Cas
 	case ActionServeDecision:
 		next.ServedAt = at
 	case ActionClose:
+		if c.State == StateServed && (c.DecidedFineFen > 0 || c.ConfiscationFen > 0) {
+			return refuse("the decision imposes %d fen of fine and %d fen of confiscation: it closes once paid or enforced; only a warning closes once served",
+				c.DecidedFineFen, c.ConfiscationFen)
+		}
 		next.ClosedAt = at
 	case ActionRevoke:
 		next.RevokedAt = at

@@ -24,6 +24,9 @@ func TestEveryMove(t *testing.T) {
 		for _, from := range m.From {
 			t.Run(m.Action+"_from_"+string(from), func(t *testing.T) {
 				c := caseIn(t, from)
+				if m.Action == cases.ActionClose && from == cases.StateServed {
+					c.DecidedFineFen = 0 // a warning: nothing to pay, closed once served
+				}
 				before := len(c.Steps)
 				got, err := cases.Transition(c, path[m.Action], admin, testRules(), now)
 				if err != nil {
@@ -54,8 +57,8 @@ func TestEveryMove(t *testing.T) {
 			n++
 		}
 	}
-	if n != 33 {
-		t.Errorf("%d moves tried, the table has 33", n)
+	if n != 34 {
+		t.Errorf("%d moves tried, the table has 34", n)
 	}
 }
 
@@ -76,7 +79,7 @@ func TestIllegalTransitions(t *testing.T) {
 		{"review recorded outside review", cases.StateNoticeServed, "record_review", open("request_hearing", "submit_review", "decide")},
 		{"withdraw a decided case", cases.StateDecided, "withdraw", decidedOn("serve_decision")},
 		{"decide twice", cases.StateDecided, "decide", decidedOn("serve_decision")},
-		{"close before payment", cases.StateServed, "close", decidedOn("record_payment", "enforce")},
+		{"close a fine before payment", cases.StateServed, "close", decidedOn("record_payment", "enforce", "close")},
 		{"enforce a paid case", cases.StatePaid, "enforce", decidedOn("close")},
 		{"transfer an enforced case", cases.StateEnforced, "transfer", decidedOn("close")},
 		{"reopen a closed case", cases.StateClosed, "start_investigation", []string{"revoke"}},

@@ -69,8 +69,7 @@ func docHash(caseNo, name string) string {
 //     (the office for the district team), serve_decision within a day,
 //     record_payment two days later and close three days after that — up
 //     to the record's status (decided, served, paid or closed). A warning
-//     (no fine) passes record_payment with a note, as the state machine
-//     closes a case only once it is paid or enforced;
+//     (no fine) has nothing to pay and is closed once served;
 //   - for a record still open (investigating, notice_served, legal_review),
 //     the notice two weeks after filing (at the latest on 30 December),
 //     proposing the violation's usual fine, and the submission for legal
@@ -297,17 +296,17 @@ func (h *history) decided(filed, decided time.Time, fine int64, target cases.Sta
 		return
 	}
 
-	paid := h.byYearEnd(served, dayAt(served, 2, 11, 0))
-	payment := cases.Step{Action: cases.ActionRecordPayment, At: paid, Documents: h.docs(docReceipt)}
-	if fine == 0 {
-		payment = cases.Step{Action: cases.ActionRecordPayment, At: served,
-			Note: "警告，无罚没款；决定书送达即执行完毕"}
+	closeAfter := served
+	if fine > 0 {
+		paid := h.byYearEnd(served, dayAt(served, 2, 11, 0))
+		h.step(cases.Step{Action: cases.ActionRecordPayment, At: paid, Documents: h.docs(docReceipt)}, h.officer)
+		if h.done(target) {
+			return
+		}
+		closeAfter = paid
 	}
-	h.step(payment, h.officer)
-	if h.done(target) {
-		return
-	}
-	h.step(cases.Step{Action: cases.ActionClose, At: h.byYearEnd(payment.At, dayAt(payment.At, 3, 15, 0)),
+	// A warning has nothing to pay: it is closed once served.
+	h.step(cases.Step{Action: cases.ActionClose, At: h.byYearEnd(closeAfter, dayAt(closeAfter, 3, 15, 0)),
 		Documents: h.docs(docClosing)}, h.lead)
 }
 

@@ -295,7 +295,7 @@ func TestCaseHistoriesPaths(t *testing.T) {
 		{"decided on the spot, periods waived", func(c cases.Case) bool { return c.State == cases.StateClosed && waived(c) },
 			decided + " close", []string{docClosing}},
 		{"warning", func(c cases.Case) bool { return c.State == cases.StateClosed && c.DecidedFineFen == 0 },
-			decided + " close", []string{docClosing}},
+			"file start_investigation serve_notice decide serve_decision close", []string{docClosing}},
 		{"paid", func(c cases.Case) bool { return c.State == cases.StatePaid },
 			decided, []string{docReceipt}},
 		{"investigating", func(c cases.Case) bool { return c.State == cases.StateInvestigating },
