@@ -30,15 +30,12 @@ func (c *caseCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
-	byState := map[cases.State]int{}
-	for _, v := range c.cases.List("") {
-		byState[v.State]++
-	}
+	byState := c.cases.CountByState()
 	for _, st := range cases.States {
 		ch <- prometheus.MustNewConstMetric(descCases, prometheus.GaugeValue, float64(byState[st]), string(st))
 	}
 	due := map[string]int{}
-	for _, o := range c.cases.Overdue(c.now()) {
+	for _, o := range c.cases.Overdue(c.now(), nil) {
 		for _, it := range o.Items {
 			due[it.Name]++
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -101,26 +102,83 @@ func (s *server) fileCase(c *gin.Context) {
 	c.JSON(http.StatusCreated, caseAnswer{Case: shown(c, k), Rev: rev})
 }
 
+// pageQuery reads limit (1 to casesvc.MaxPage) and cursor.
+func pageQuery(c *gin.Context, fs *fields) (limit int, after string) {
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > casesvc.MaxPage {
+			fs.bad("limit", fmt.Sprintf("must be 1 to %d", casesvc.MaxPage))
+		}
+		limit = n
+	}
+	return limit, c.Query("cursor")
+}
+
 func (s *server) listCases(c *gin.Context) {
+	var fs fields
 	state := cases.State(c.Query("state"))
 	if state != "" && !slices.Contains(cases.States, state) {
-		var fs fields
 		fs.bad("state", "must be one of the case states (filed, investigating, … closed, withdrawn, transferred)")
-		fs.answer(c)
+	}
+	limit, after := pageQuery(c, &fs)
+	if fs.answer(c) {
 		return
 	}
-	visible := s.unitVisible(principal(c))
-	vs := slices.DeleteFunc(s.Cases.List(state), func(v casesvc.CaseView) bool { return !visible(v.Unit) })
-	for i := range vs {
-		vs[i].Party = maskParty(c, vs[i].Party)
+	p, err := s.Cases.List(casesvc.ListQuery{State: state, Visible: s.unitVisible(principal(c)), Limit: limit, After: after})
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"cases": vs})
+	for i := range p.Cases {
+		p.Cases[i].Party = maskParty(c, p.Cases[i].Party)
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// overduePage is a page of the overdue list, the most overdue first: Total
+// counts every overdue case in scope and ByDeadline the overdue deadlines
+// by name.
+type overduePage struct {
+	Overdue    []casesvc.OverdueItem `json:"overdue"`
+	Total      int                   `json:"total"`
+	ByDeadline map[string]int        `json:"by_deadline"`
+	Next       string                `json:"next,omitempty"`
 }
 
 func (s *server) overdueCases(c *gin.Context) {
-	visible := s.unitVisible(principal(c))
-	items := slices.DeleteFunc(s.Cases.Overdue(s.Now()), func(o casesvc.OverdueItem) bool { return !visible(o.Unit) })
-	c.JSON(http.StatusOK, gin.H{"overdue": items})
+	var fs fields
+	limit, after := pageQuery(c, &fs)
+	if fs.answer(c) {
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	items := s.Cases.Overdue(s.Now(), s.unitVisible(principal(c)))
+	p := overduePage{Overdue: []casesvc.OverdueItem{}, Total: len(items), ByDeadline: map[string]int{}}
+	for _, it := range items {
+		for _, d := range it.Items {
+			p.ByDeadline[d.Name]++
+		}
+	}
+	start := 0
+	if after != "" {
+		// The cursor is the id of the last case of the previous page; once
+		// that case has left the list (its deadline was met) the cursor is
+		// stale and the walk starts again.
+		i := slices.IndexFunc(items, func(o casesvc.OverdueItem) bool { return o.ID == after })
+		if i < 0 {
+			fail(c, casesvc.ErrBadCursor)
+			return
+		}
+		start = i + 1
+	}
+	end := min(start+limit, len(items))
+	p.Overdue = append(p.Overdue, items[start:end]...)
+	if end < len(items) {
+		p.Next = items[end-1].ID
+	}
+	c.JSON(http.StatusOK, p)
 }
 
 // visibleCase returns the case of the path if the caller may see it, and

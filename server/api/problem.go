@@ -13,6 +13,7 @@ import (
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/cases"
+	"github.com/baoshui/baoshui/server/casesvc"
 	"github.com/baoshui/baoshui/server/custody"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
@@ -89,6 +90,7 @@ var errorTable = []struct {
 	{auth.ErrTokenExpired, pExpired},
 	{auth.ErrTokenInvalid, pUnauth},
 	{records.ErrBadCursor, pBadQuery},
+	{casesvc.ErrBadCursor, pBadQuery},
 	{records.ErrCursorExpired, pCursorExpired},
 	{blobs.ErrHashMismatch, pHashMismatch},
 	{blobs.ErrTooLarge, pTooLarge},

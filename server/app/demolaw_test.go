@@ -30,13 +30,45 @@ func TestDemoYearCases(t *testing.T) {
 		if totals.Totals.CasesFiled != 381 || totals.Totals.FinesFen != 47_660_000 {
 			t.Fatalf("2020 totals %+v", totals.Totals)
 		}
-		var list struct {
-			Cases []struct {
-				State          cases.State `json:"state"`
-				DecidedFineFen int64       `json:"decided_fine_fen"`
-			} `json:"cases"`
+		type caseRow struct {
+			ID             string      `json:"id"`
+			State          cases.State `json:"state"`
+			DecidedFineFen int64       `json:"decided_fine_fen"`
 		}
-		post(t, office, "GET", "/api/v1/cases?limit=1000", nil, 200, &list)
+		var list struct{ Cases []caseRow }
+		seen := map[string]bool{}
+		for path := "/api/v1/cases?limit=100"; path != ""; {
+			var page struct {
+				Cases []caseRow `json:"cases"`
+				Total int       `json:"total"`
+				Next  string    `json:"next"`
+			}
+			post(t, office, "GET", path, nil, 200, &page)
+			if page.Total != 381 || len(page.Cases) > 100 {
+				t.Fatalf("a page of %d cases of %d", len(page.Cases), page.Total)
+			}
+			for _, c := range page.Cases {
+				if seen[c.ID] {
+					t.Fatalf("case %s on two pages", c.ID)
+				}
+				seen[c.ID] = true
+			}
+			list.Cases = append(list.Cases, page.Cases...)
+			path = ""
+			if page.Next != "" {
+				path = "/api/v1/cases?limit=100&cursor=" + page.Next
+			}
+		}
+		post(t, office, "GET", "/api/v1/cases?cursor=bogus", nil, 400, nil)
+		var overdue struct {
+			Overdue    []struct{ ID string } `json:"overdue"`
+			Total      int                   `json:"total"`
+			ByDeadline map[string]int        `json:"by_deadline"`
+		}
+		post(t, office, "GET", "/api/v1/cases/overdue?limit=5", nil, 200, &overdue)
+		if overdue.Total != 9 || len(overdue.Overdue) != 5 || overdue.ByDeadline["decision"] != 9 {
+			t.Errorf("the 9 cases open since 2020 are past their decision deadline: %+v", overdue)
+		}
 		states := map[cases.State]int{}
 		var fines int64
 		for _, c := range list.Cases {

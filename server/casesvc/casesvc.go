@@ -13,6 +13,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -70,6 +71,13 @@ type Service struct {
 	mu     sync.RWMutex
 	cases  map[string]*head
 	caseNo map[string]string // case number → case id
+	// byState holds the cases of each state, so that the open ones are
+	// found without visiting the closed ones.
+	byState map[cases.State]map[string]*head
+	// order is every case in list order (latest filing first, then case
+	// number, then id); a case's filing never changes, so its place does
+	// not either.
+	order []*head
 }
 
 // head is the current revision of a case.
@@ -124,7 +132,7 @@ func Open(ctx context.Context, st Store, seq cases.Sequencer, rules cases.Rules,
 		opt.Prefix = DefaultPrefix
 	}
 	s := &Service{store: st, seq: seq, rules: rules, opt: opt, log: opt.Logger,
-		cases: map[string]*head{}, caseNo: map[string]string{}}
+		cases: map[string]*head{}, caseNo: map[string]string{}, byState: map[cases.State]map[string]*head{}}
 	began := time.Now()
 	err := st.ScanCaseRevisions(ctx, func(rev int, c cases.Case) error {
 		if cur, ok := s.cases[c.ID]; ok && cur.rev >= rev {
@@ -136,8 +144,15 @@ func Open(ctx context.Context, st Store, seq cases.Sequencer, rules cases.Rules,
 	if err != nil {
 		return nil, fmt.Errorf("casesvc.Open: %w", err)
 	}
-	for id, h := range s.cases {
-		s.caseNo[h.c.CaseNo] = id
+	loaded := s.cases
+	s.cases = map[string]*head{}
+	heads := make([]*head, 0, len(loaded))
+	for _, h := range loaded {
+		heads = append(heads, h)
+	}
+	slices.SortFunc(heads, compareHeads)
+	for _, h := range heads {
+		s.put(h)
 	}
 	s.log.Info("cases loaded", "cases", len(s.cases), "elapsed_ms", time.Since(began).Milliseconds())
 	return s, nil
@@ -214,8 +229,7 @@ func (s *Service) File(ctx context.Context, actor cases.Actor, f cases.Filing) (
 		}
 		return cases.Case{}, 0, fmt.Errorf("casesvc: file %s: %w", f.ID, err)
 	}
-	s.cases[c.ID] = &head{c: c, rev: 1}
-	s.caseNo[c.CaseNo] = c.ID
+	s.put(&head{c: c, rev: 1})
 	s.audit(ctx, actor, cases.ActionFile, c.ID, 1, nil, &c, now)
 	return c, 1, nil
 }
@@ -268,7 +282,7 @@ func (s *Service) Step(ctx context.Context, actor cases.Actor, id string, baseRe
 		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w", id, err)
 	}
 	old := cur.c
-	s.cases[id] = &head{c: next, rev: rev}
+	s.put(&head{c: next, rev: rev})
 	s.audit(ctx, actor, step.Action, id, rev, &old, &next, now)
 	return next, rev, nil
 }
@@ -318,27 +332,150 @@ func (s *Service) Count() int {
 	return len(s.cases)
 }
 
-// List returns the cases in state (every case when state is ""), latest
-// filing first, then by case number.
-func (s *Service) List(state cases.State) []CaseView {
+// put makes h the current revision of its case and files it in the
+// indexes; the caller holds the write lock.
+func (s *Service) put(h *head) {
+	id := h.c.ID
+	if old, ok := s.cases[id]; ok {
+		delete(s.byState[old.c.State], id)
+		i, found := slices.BinarySearchFunc(s.order, old, compareHeads)
+		if found {
+			s.order[i] = h
+		}
+	} else {
+		i, _ := slices.BinarySearchFunc(s.order, h, compareHeads)
+		s.order = slices.Insert(s.order, i, h)
+	}
+	s.cases[id] = h
+	s.caseNo[h.c.CaseNo] = id
+	if s.byState[h.c.State] == nil {
+		s.byState[h.c.State] = map[string]*head{}
+	}
+	s.byState[h.c.State][id] = h
+}
+
+// compareHeads is the list order: the latest filing first, then by case
+// number, then by id.
+func compareHeads(a, b *head) int {
+	return cmp.Or(b.c.FiledAt.Compare(a.c.FiledAt), cmp.Compare(a.c.CaseNo, b.c.CaseNo), cmp.Compare(a.c.ID, b.c.ID))
+}
+
+// MaxPage is the largest page List and OverduePage return.
+const MaxPage = 1000
+
+// ListQuery selects a page of cases: the state ("" = any), the units the
+// caller may see (nil = all), the page size (1 to MaxPage, default 100) and
+// the Next of the previous page ("" = the first page).
+type ListQuery struct {
+	State   cases.State
+	Visible func(unit string) bool
+	Limit   int
+	After   string
+}
+
+// Page is a page of cases in list order: Total counts every case the query
+// selects, and Next is the After of the following page ("" on the last).
+type Page struct {
+	Cases []CaseView `json:"cases"`
+	Total int        `json:"total"`
+	Next  string     `json:"next,omitempty"`
+}
+
+// ErrBadCursor wraps enforcement.ErrInvalid for an After that no page gave.
+var ErrBadCursor = fmt.Errorf("%w: bad cursor", enforcement.ErrInvalid)
+
+// cursor is the position after a case in list order.
+type cursor struct {
+	FiledAt time.Time `json:"f"`
+	CaseNo  string    `json:"n"`
+	ID      string    `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return cursor{}, ErrBadCursor
+	}
+	return c, nil
+}
+
+// List returns a page of the cases q selects, in list order. It visits the
+// cases in order from the cursor on, so a page costs its own size plus the
+// cases of other states or units it passes. Errors: ErrBadCursor.
+func (s *Service) List(q ListQuery) (Page, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, MaxPage)
 	s.mu.RLock()
-	out := make([]CaseView, 0, len(s.cases))
-	for _, h := range s.cases {
-		if state != "" && h.c.State != state {
+	defer s.mu.RUnlock()
+	start := 0
+	if q.After != "" {
+		c, err := decodeCursor(q.After)
+		if err != nil {
+			return Page{}, err
+		}
+		probe := &head{c: cases.Case{ID: c.ID, CaseNo: c.CaseNo, FiledAt: c.FiledAt}}
+		i, found := slices.BinarySearchFunc(s.order, probe, compareHeads)
+		if found {
+			i++
+		}
+		start = i
+	}
+	match := func(h *head) bool {
+		return (q.State == "" || h.c.State == q.State) && (q.Visible == nil || q.Visible(h.c.Unit))
+	}
+	p := Page{Cases: []CaseView{}}
+	switch {
+	case q.Visible == nil && q.State == "":
+		p.Total = len(s.order)
+	case q.Visible == nil:
+		p.Total = len(s.byState[q.State])
+	case q.State != "":
+		for _, h := range s.byState[q.State] {
+			if q.Visible(h.c.Unit) {
+				p.Total++
+			}
+		}
+	default:
+		for _, h := range s.order {
+			if q.Visible(h.c.Unit) {
+				p.Total++
+			}
+		}
+	}
+	for i := start; i < len(s.order); i++ {
+		h := s.order[i]
+		if !match(h) {
 			continue
 		}
-		out = append(out, view(h))
+		if len(p.Cases) == q.Limit {
+			last := p.Cases[len(p.Cases)-1]
+			p.Next = encodeCursor(cursor{FiledAt: last.FiledAt, CaseNo: last.CaseNo, ID: last.ID})
+			break
+		}
+		p.Cases = append(p.Cases, view(h))
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b CaseView) int {
-		if c := b.FiledAt.Compare(a.FiledAt); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.CaseNo, b.CaseNo); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	return p, nil
+}
+
+// CountByState returns the number of cases in each state.
+func (s *Service) CountByState() map[cases.State]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[cases.State]int, len(s.byState))
+	for st, m := range s.byState {
+		out[st] = len(m)
+	}
 	return out
 }
 
@@ -353,26 +490,32 @@ func view(h *head) CaseView {
 	return v
 }
 
-// Overdue returns the cases with deadlines of the office that have passed
-// at now (cases.Overdue), the most overdue first.
-func (s *Service) Overdue(now time.Time) []OverdueItem {
+// finalStates are the states in which no deadline of the office runs.
+var finalStates = []cases.State{cases.StateClosed, cases.StateWithdrawn, cases.StateTransferred}
+
+// Overdue returns the cases whose units visible accepts (nil = all) with
+// deadlines of the office that have passed at now (cases.Overdue), the most
+// overdue first. It visits only the cases not in a final state.
+func (s *Service) Overdue(now time.Time, visible func(unit string) bool) []OverdueItem {
 	s.mu.RLock()
-	var out []OverdueItem
-	for _, h := range s.cases {
-		if items := cases.Overdue(h.c, s.rules, now); len(items) > 0 {
-			out = append(out, OverdueItem{ID: h.c.ID, CaseNo: h.c.CaseNo, Unit: h.c.Unit, State: h.c.State, Items: items})
+	out := []OverdueItem{}
+	for st, m := range s.byState {
+		if slices.Contains(finalStates, st) {
+			continue
+		}
+		for _, h := range m {
+			if visible != nil && !visible(h.c.Unit) {
+				continue
+			}
+			if items := cases.Overdue(h.c, s.rules, now); len(items) > 0 {
+				out = append(out, OverdueItem{ID: h.c.ID, CaseNo: h.c.CaseNo, Unit: h.c.Unit, State: h.c.State, Items: items})
+			}
 		}
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b OverdueItem) int {
-		if c := a.Items[0].DueBy.Compare(b.Items[0].DueBy); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.CaseNo, b.CaseNo)
+		return cmp.Or(a.Items[0].DueBy.Compare(b.Items[0].DueBy), cmp.Compare(a.CaseNo, b.CaseNo), cmp.Compare(a.ID, b.ID))
 	})
-	if out == nil {
-		out = []OverdueItem{}
-	}
 	return out
 }
 
@@ -424,8 +567,7 @@ func (s *Service) Import(ctx context.Context, actor string, c cases.Case) error 
 	if err := s.store.InsertCaseRevision(ctx, c, rev, actor, now); err != nil {
 		return fmt.Errorf("casesvc: import %s: %w", c.ID, err)
 	}
-	s.cases[c.ID] = &head{c: c, rev: rev}
-	s.caseNo[c.CaseNo] = c.ID
+	s.put(&head{c: c, rev: rev})
 	s.audit(ctx, cases.Actor{ID: actor}, "import", c.ID, rev, nil, &c, now)
 	return nil
 }

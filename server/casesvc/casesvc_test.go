@@ -288,23 +288,57 @@ func TestListAndOverdue(t *testing.T) {
 		}
 		return out
 	}
-	if got := ids(r.svc.List("")); !reflect.DeepEqual(got, []string{"c2", "c3", "c1"}) {
-		t.Errorf("List() = %v", got)
+	list := func(q casesvc.ListQuery) casesvc.Page {
+		t.Helper()
+		p, err := r.svc.List(q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		return p
 	}
-	if got := ids(r.svc.List(cases.StateFiled)); !reflect.DeepEqual(got, []string{"c3", "c1"}) {
-		t.Errorf("List(filed) = %v", got)
+	if p := list(casesvc.ListQuery{}); !reflect.DeepEqual(ids(p.Cases), []string{"c2", "c3", "c1"}) || p.Total != 3 || p.Next != "" {
+		t.Errorf("List() = %v total %d next %q", ids(p.Cases), p.Total, p.Next)
 	}
-	if got := r.svc.List(cases.StateClosed); got == nil || len(got) != 0 {
-		t.Errorf("List(closed) = %#v, want empty", got)
+	if p := list(casesvc.ListQuery{State: cases.StateFiled}); !reflect.DeepEqual(ids(p.Cases), []string{"c3", "c1"}) || p.Total != 2 {
+		t.Errorf("List(filed) = %v total %d", ids(p.Cases), p.Total)
 	}
-	if v := r.svc.List(cases.StateWithdrawn)[0]; v.Rev != 2 || v.UpdatedAt.IsZero() {
+	if p := list(casesvc.ListQuery{State: cases.StateClosed}); p.Cases == nil || len(p.Cases) != 0 || p.Total != 0 {
+		t.Errorf("List(closed) = %#v, want empty", p)
+	}
+	if v := list(casesvc.ListQuery{State: cases.StateWithdrawn}).Cases[0]; v.Rev != 2 || v.UpdatedAt.IsZero() {
 		t.Errorf("view %+v", v)
 	}
-	od := r.svc.Overdue(now)
+	// Page by page, one at a time, and a case filed meanwhile does not
+	// shift the pages already read.
+	var walked []string
+	q := casesvc.ListQuery{Limit: 1}
+	for i := 0; ; i++ {
+		p := list(q)
+		walked = append(walked, ids(p.Cases)...)
+		if i == 0 {
+			if _, _, err := r.svc.File(ctx, office, filing("c0", now.Add(-time.Hour))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p.Next == "" || i > 5 {
+			break
+		}
+		q.After = p.Next
+	}
+	if !reflect.DeepEqual(walked, []string{"c2", "c3", "c1"}) {
+		t.Errorf("pages of 1 gave %v", walked)
+	}
+	if p := list(casesvc.ListQuery{Visible: func(u string) bool { return false }}); len(p.Cases) != 0 || p.Total != 0 {
+		t.Errorf("nothing visible: %+v", p)
+	}
+	if _, err := r.svc.List(casesvc.ListQuery{After: "not-a-cursor"}); !errors.Is(err, enforcement.ErrInvalid) {
+		t.Errorf("a bad cursor: %v", err)
+	}
+	od := r.svc.Overdue(now, nil)
 	if len(od) != 2 || od[0].ID != "c1" || od[1].ID != "c3" || od[0].Items[0].Name != cases.DeadlineDecision {
 		t.Errorf("Overdue = %+v", od)
 	}
-	if od := r.svc.Overdue(now.Add(-30 * 24 * time.Hour)); len(od) != 0 {
+	if od := r.svc.Overdue(now.Add(-30*24*time.Hour), nil); len(od) != 0 {
 		t.Errorf("Overdue a month ago = %+v", od)
 	}
 }
