@@ -12,9 +12,7 @@ import (
 	"github.com/baoshui/baoshui/server/accounts"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/blobs"
-	"github.com/baoshui/baoshui/server/cases"
 	"github.com/baoshui/baoshui/server/casesvc"
-	"github.com/baoshui/baoshui/server/custody"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/records"
 )
@@ -132,11 +130,7 @@ func fail(c *gin.Context, err error) {
 		p.UploadOffset = &off
 		c.Header("Upload-Offset", strconv.FormatInt(off, 10))
 	}
-	if te, ok := cases.IsTransitionError(err); ok {
-		p = newProblem(c, pIllegalStep, te.Error())
-		p.Allowed = append([]string{}, te.Allowed...)
-	}
-	if te, ok := custody.IsTransitionError(err); ok {
+	if te, ok := enforcement.IsTransitionError(err); ok {
 		p = newProblem(c, pIllegalStep, te.Error())
 		p.Allowed = append([]string{}, te.Allowed...)
 	}

@@ -17,9 +17,7 @@ package campaigns
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/baoshui/baoshui/server/enforcement"
 )
@@ -90,29 +88,29 @@ func (c Campaign) Period() (from, to enforcement.Day, err error) {
 func (c Campaign) Validate() error {
 	v := &validation{}
 	v.id("id", c.ID)
-	v.text("name", c.Name, enforcement.MaxTextRunes, true)
+	v.Text("name", c.Name, enforcement.MaxTextRunes, true)
 	from, err1 := enforcement.ParseDay(c.From)
 	if err1 != nil {
-		v.add("from", "required: a date YYYY-MM-DD")
+		v.Add("from", "required: a date YYYY-MM-DD")
 	}
 	to, err2 := enforcement.ParseDay(c.To)
 	if err2 != nil {
-		v.add("to", "required: a date YYYY-MM-DD")
+		v.Add("to", "required: a date YYYY-MM-DD")
 	}
 	if err1 == nil && err2 == nil && to < from {
-		v.add("to", "must not be before from")
+		v.Add("to", "must not be before from")
 	}
 	v.list("zones", c.Zones, MaxZones)
 	v.list("units", c.Units, MaxUnits)
 	for name, n := range c.Targets {
 		if _, ok := Figure(enforcement.Totals{}, name); !ok {
-			v.add("targets."+name, "unknown figure; one of %v", Figures)
+			v.Add("targets."+name, "unknown figure; one of %v", Figures)
 		} else if n < 0 {
-			v.add("targets."+name, "must not be negative")
+			v.Add("targets."+name, "must not be negative")
 		}
 	}
-	v.text("note", c.Note, enforcement.MaxNoteRunes, false)
-	return v.err()
+	v.Text("note", c.Note, enforcement.MaxNoteRunes, false)
+	return v.Err()
 }
 
 // Progress is one target of a campaign against what was achieved.
@@ -171,79 +169,56 @@ type Operation struct {
 func (o Operation) Validate(now time.Time) error {
 	v := &validation{}
 	v.id("id", o.ID)
-	v.text("name", o.Name, enforcement.MaxTextRunes, true)
+	v.Text("name", o.Name, enforcement.MaxTextRunes, true)
 	if o.Campaign != "" {
 		v.id("campaign", o.Campaign)
 	}
-	v.text("unit", o.Unit, enforcement.MaxIDLength, true)
+	v.Text("unit", o.Unit, enforcement.MaxIDLength, true)
 	switch {
 	case o.Start.IsZero():
-		v.add("start", "required: an RFC 3339 instant")
+		v.Add("start", "required: an RFC 3339 instant")
 	case o.Start.After(now):
-		v.add("start", "must not be in the future")
+		v.Add("start", "must not be in the future")
 	}
 	switch {
 	case o.End.IsZero():
-		v.add("end", "required: an RFC 3339 instant")
+		v.Add("end", "required: an RFC 3339 instant")
 	case !o.Start.IsZero() && o.End.Before(o.Start):
-		v.add("end", "must not be before start")
+		v.Add("end", "must not be before start")
 	case o.End.After(now):
-		v.add("end", "must not be in the future")
+		v.Add("end", "must not be in the future")
 	}
 	if len(o.Agencies) == 0 {
-		v.add("agencies", "required: the agencies that took part")
+		v.Add("agencies", "required: the agencies that took part")
 	}
 	v.list("agencies", o.Agencies, MaxAgencies)
 	v.list("zones", o.Zones, MaxZones)
 	v.ids("records", o.Records, MaxRecords)
 	v.ids("cases", o.Cases, MaxRecords)
-	v.text("note", o.Note, enforcement.MaxNoteRunes, false)
-	return v.err()
+	v.Text("note", o.Note, enforcement.MaxNoteRunes, false)
+	return v.Err()
 }
 
 // validation collects the offending fields of one input.
-type validation struct{ fields []enforcement.FieldError }
-
-func (v *validation) add(field, format string, args ...any) {
-	v.fields = append(v.fields, enforcement.FieldError{Field: field, Detail: fmt.Sprintf(format, args...)})
-}
-
-func (v *validation) err() error {
-	if len(v.fields) == 0 {
-		return nil
-	}
-	sort.SliceStable(v.fields, func(i, j int) bool { return v.fields[i].Field < v.fields[j].Field })
-	return fmt.Errorf("%w: %w", enforcement.ErrInvalid, &enforcement.ValidationError{Fields: v.fields})
-}
+type validation struct{ enforcement.Check }
 
 func (v *validation) id(name, s string) {
 	if !enforcement.ValidID(s) {
-		v.add(name, "required: 1 to %d letters, digits, '.', '_' or '-'", enforcement.MaxIDLength)
-	}
-}
-
-func (v *validation) text(name, s string, max int, required bool) {
-	switch {
-	case !utf8.ValidString(s):
-		v.add(name, "must be valid UTF-8")
-	case required && blank(s):
-		v.add(name, "required")
-	case utf8.RuneCountInString(s) > max:
-		v.add(name, "at most %d characters", max)
+		v.Add(name, "required: 1 to %d letters, digits, '.', '_' or '-'", enforcement.MaxIDLength)
 	}
 }
 
 // list checks a list of distinct, non-blank names.
 func (v *validation) list(name string, xs []string, max int) {
 	if len(xs) > max {
-		v.add(name, "at most %d entries", max)
+		v.Add(name, "at most %d entries", max)
 		return
 	}
 	for i, x := range xs {
 		field := fmt.Sprintf("%s[%d]", name, i)
-		v.text(field, x, enforcement.MaxTextRunes, true)
+		v.Text(field, x, enforcement.MaxTextRunes, true)
 		if slices.Index(xs, x) < i {
-			v.add(field, "listed twice")
+			v.Add(field, "listed twice")
 		}
 	}
 }
@@ -251,7 +226,7 @@ func (v *validation) list(name string, xs []string, max int) {
 // ids checks a list of distinct record or case ids.
 func (v *validation) ids(name string, xs []string, max int) {
 	if len(xs) > max {
-		v.add(name, "at most %d entries", max)
+		v.Add(name, "at most %d entries", max)
 		return
 	}
 	seen := make(map[string]bool, len(xs))
@@ -259,19 +234,10 @@ func (v *validation) ids(name string, xs []string, max int) {
 		field := fmt.Sprintf("%s[%d]", name, i)
 		switch {
 		case !enforcement.ValidID(x):
-			v.add(field, "not an id")
+			v.Add(field, "not an id")
 		case seen[x]:
-			v.add(field, "listed twice")
+			v.Add(field, "listed twice")
 		}
 		seen[x] = true
 	}
-}
-
-func blank(s string) bool {
-	for _, r := range s {
-		if r != ' ' && r != '\t' && r != '\n' && r != '\r' && r != '\u3000' {
-			return false
-		}
-	}
-	return true
 }

@@ -166,20 +166,20 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	v := &validation{}
-	v.text("id", f.ID, enforcement.MaxIDLength, true)
+	v.Text("id", f.ID, enforcement.MaxIDLength, true)
 	if _, _, _, err := ParseCaseNo(f.CaseNo); err != nil {
-		v.add("case_no", "%v", err)
+		v.Add("case_no", "%v", err)
 	}
-	v.text("unit", f.Unit, enforcement.MaxIDLength, false)
-	v.text("campaign", f.Campaign, enforcement.MaxIDLength, false)
-	v.text("violation", f.Violation, enforcement.MaxTextRunes, true)
-	v.text("party.name", f.Party.Name, enforcement.MaxTextRunes, true)
-	v.text("party.id_number", f.Party.IDNumber, 64, false)
-	v.text("facts", f.Facts, enforcement.MaxNoteRunes, false)
+	v.Text("unit", f.Unit, enforcement.MaxIDLength, false)
+	v.Text("campaign", f.Campaign, enforcement.MaxIDLength, false)
+	v.Text("violation", f.Violation, enforcement.MaxTextRunes, true)
+	v.Text("party.name", f.Party.Name, enforcement.MaxTextRunes, true)
+	v.Text("party.id_number", f.Party.IDNumber, 64, false)
+	v.Text("facts", f.Facts, enforcement.MaxNoteRunes, false)
 	v.circumstances("circumstances", f.Circumstances, false)
-	v.instant("filed_at", f.FiledAt, time.Time{}, now, true)
-	v.documents(f.Documents)
-	if err := v.err(); err != nil {
+	v.Instant("filed_at", f.FiledAt, time.Time{}, now, true)
+	v.Documents(f.Documents)
+	if err := v.Err(); err != nil {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	c := Case{

@@ -100,12 +100,12 @@ func (c Catalogue) Check(code string, circ Circumstances, proposedFen int64, jus
 	v := &validation{}
 	vio, ok := c.Violation(code)
 	if !ok {
-		v.add("violation", "unknown violation code %q", code)
+		v.Add("violation", "unknown violation code %q", code)
 	}
 	if proposedFen < 0 {
-		v.add("fine_fen", "must not be negative")
+		v.Add("fine_fen", "must not be negative")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return BandCheck{}, fmt.Errorf("cases: check fine: %w", err)
 	}
 	bc := BandCheck{Violation: code, Basis: append([]Provision(nil), vio.Basis...), FineFen: proposedFen,
@@ -135,8 +135,8 @@ func (c Catalogue) Check(code string, circ Circumstances, proposedFen int64, jus
 		}
 	}
 	if bc.OutsideBand && bc.Justification == "" {
-		v.add("justification", "required: the fine %d fen is outside the band for these circumstances (bands of %s: %s fen)", proposedFen, code, strings.Join(ranges, ", "))
-		return bc, fmt.Errorf("cases: check fine: %w", v.err())
+		v.Add("justification", "required: the fine %d fen is outside the band for these circumstances (bands of %s: %s fen)", proposedFen, code, strings.Join(ranges, ", "))
+		return bc, fmt.Errorf("cases: check fine: %w", v.Err())
 	}
 	return bc, nil
 }
@@ -155,42 +155,42 @@ func LoadCatalogue(data []byte) (Catalogue, error) {
 	dec.DisallowUnknownFields()
 	v := &validation{}
 	if err := dec.Decode(&c); err != nil {
-		v.add(jsonField(err), "%v", err)
-		return Catalogue{}, fmt.Errorf("cases: load catalogue: %w", v.err())
+		v.Add(jsonField(err), "%v", err)
+		return Catalogue{}, fmt.Errorf("cases: load catalogue: %w", v.Err())
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		v.add("catalogue", "trailing data after the catalogue object")
-		return Catalogue{}, fmt.Errorf("cases: load catalogue: %w", v.err())
+		v.Add("catalogue", "trailing data after the catalogue object")
+		return Catalogue{}, fmt.Errorf("cases: load catalogue: %w", v.Err())
 	}
 	if len(c.Violations) == 0 {
-		v.add("violations", "at least one violation")
+		v.Add("violations", "at least one violation")
 	}
 	codes := map[string]int{}
 	for i, vio := range c.Violations {
 		p := fmt.Sprintf("violations[%d]", i)
 		switch {
 		case !isCode(vio.Code):
-			v.add(p+".code", "required: 1 to 64 lower-case letters, digits or underscores")
+			v.Add(p+".code", "required: 1 to 64 lower-case letters, digits or underscores")
 		default:
 			if j, dup := codes[vio.Code]; dup {
-				v.add(p+".code", "%q is also violations[%d]", vio.Code, j)
+				v.Add(p+".code", "%q is also violations[%d]", vio.Code, j)
 			} else {
 				codes[vio.Code] = i
 			}
 		}
-		v.text(p+".name", vio.Name, enforcement.MaxTextRunes, true)
-		v.text(p+".name_en", vio.NameEN, enforcement.MaxTextRunes, false)
+		v.Text(p+".name", vio.Name, enforcement.MaxTextRunes, true)
+		v.Text(p+".name_en", vio.NameEN, enforcement.MaxTextRunes, false)
 		if len(vio.Basis) == 0 {
-			v.add(p+".basis", "at least one provision")
+			v.Add(p+".basis", "at least one provision")
 		}
 		for j, pr := range vio.Basis {
 			q := fmt.Sprintf("%s.basis[%d]", p, j)
-			v.text(q+".law", pr.Law, enforcement.MaxTextRunes, true)
-			v.text(q+".version", pr.Version, 100, true)
-			v.text(q+".article", pr.Article, 100, true)
+			v.Text(q+".law", pr.Law, enforcement.MaxTextRunes, true)
+			v.Text(q+".version", pr.Version, 100, true)
+			v.Text(q+".article", pr.Article, 100, true)
 		}
 		if len(vio.Bands) == 0 {
-			v.add(p+".bands", "at least one band")
+			v.Add(p+".bands", "at least one band")
 		}
 		bands := map[string]int{}
 		for j, b := range vio.Bands {
@@ -198,27 +198,27 @@ func LoadCatalogue(data []byte) (Catalogue, error) {
 			switch b.Circumstance {
 			case Minor, Ordinary, Serious:
 			default:
-				v.add(q+".circumstance", "must be minor, ordinary or serious")
+				v.Add(q+".circumstance", "must be minor, ordinary or serious")
 			}
-			v.text(q+".zone", b.Zone, 64, false)
+			v.Text(q+".zone", b.Zone, 64, false)
 			if b.MinFen < 0 {
-				v.add(q+".min_fen", "must not be negative")
+				v.Add(q+".min_fen", "must not be negative")
 			}
 			switch {
 			case b.MaxFen < b.MinFen:
-				v.add(q+".max_fen", "must not be below min_fen")
+				v.Add(q+".max_fen", "must not be below min_fen")
 			case b.MaxFen > enforcement.MaxFineFen:
-				v.add(q+".max_fen", "at most %d", int64(enforcement.MaxFineFen))
+				v.Add(q+".max_fen", "at most %d", int64(enforcement.MaxFineFen))
 			}
 			key := fmt.Sprintf("%s/%t/%s", b.Circumstance, b.Repeat, b.Zone)
 			if k, dup := bands[key]; dup {
-				v.add(q, "same circumstance, offence and zone as bands[%d]", k)
+				v.Add(q, "same circumstance, offence and zone as bands[%d]", k)
 			} else {
 				bands[key] = j
 			}
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return Catalogue{}, fmt.Errorf("cases: load catalogue: %w", err)
 	}
 	return c, nil

@@ -105,51 +105,51 @@ func (r Rules) Validate() error {
 	for i, d := range r.Deadlines {
 		p := fmt.Sprintf("deadlines[%d]", i)
 		if !slices.Contains(DeadlineNames, d.Name) {
-			v.add(p+".name", "must be one of %v", DeadlineNames)
+			v.Add(p+".name", "must be one of %v", DeadlineNames)
 		}
 		if d.Days < 1 || d.Days > 3650 {
-			v.add(p+".days", "must be between 1 and 3650")
+			v.Add(p+".days", "must be between 1 and 3650")
 		}
 		if d.WorkingDays {
-			v.add(p+".working_days", "working days are not supported: give calendar days")
+			v.Add(p+".working_days", "working days are not supported: give calendar days")
 		}
 		if d.EffectiveFrom.IsZero() {
-			v.add(p+".effective_from", "required")
+			v.Add(p+".effective_from", "required")
 		}
 		key := d.Name + "@" + d.EffectiveFrom.UTC().String()
 		if seen[key] {
-			v.add(p+".effective_from", "another version of %s takes effect at the same instant", d.Name)
+			v.Add(p+".effective_from", "another version of %s takes effect at the same instant", d.Name)
 		}
 		seen[key] = true
 		have[d.Name] = true
 	}
 	for _, n := range DeadlineNames {
 		if !have[n] {
-			v.add("deadlines", "no rule for %s", n)
+			v.Add("deadlines", "no rule for %s", n)
 		}
 	}
 	for i, h := range r.Hearing {
 		p := fmt.Sprintf("hearing[%d]", i)
 		if h.FineAtLeastFen < 0 {
-			v.add(p+".fine_at_least_fen", "must not be negative")
+			v.Add(p+".fine_at_least_fen", "must not be negative")
 		}
 		if h.EffectiveFrom.IsZero() {
-			v.add(p+".effective_from", "required")
+			v.Add(p+".effective_from", "required")
 		}
 	}
 	for i, m := range r.Major {
 		p := fmt.Sprintf("major[%d]", i)
 		if m.FineAtLeastFen < 0 {
-			v.add(p+".fine_at_least_fen", "must not be negative")
+			v.Add(p+".fine_at_least_fen", "must not be negative")
 		}
 		if m.ConfiscationAtLeastFen < 0 {
-			v.add(p+".confiscation_at_least_fen", "must not be negative")
+			v.Add(p+".confiscation_at_least_fen", "must not be negative")
 		}
 		if m.EffectiveFrom.IsZero() {
-			v.add(p+".effective_from", "required")
+			v.Add(p+".effective_from", "required")
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
 // inForce returns the index of the version with the latest effective

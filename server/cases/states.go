@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -178,23 +177,23 @@ func (s Step) present(name string) bool {
 	case FieldCircumstances:
 		return s.Circumstances != nil
 	case FieldJustification:
-		return !isBlank(s.Justification)
+		return !enforcement.IsBlank(s.Justification)
 	case FieldReason:
-		return !isBlank(s.Reason)
+		return !enforcement.IsBlank(s.Reason)
 	case FieldReviewReviewer:
-		return s.Review != nil && !isBlank(s.Review.Reviewer)
+		return s.Review != nil && !enforcement.IsBlank(s.Review.Reviewer)
 	case FieldReviewOpinion:
-		return s.Review != nil && !isBlank(s.Review.Opinion)
+		return s.Review != nil && !enforcement.IsBlank(s.Review.Opinion)
 	case FieldReviewDate:
 		return s.Review != nil && !s.Review.Date.IsZero()
 	case FieldTransferOrgan:
-		return s.Transfer != nil && !isBlank(s.Transfer.Organ)
+		return s.Transfer != nil && !enforcement.IsBlank(s.Transfer.Organ)
 	case FieldTransferDate:
 		return s.Transfer != nil && !s.Transfer.Date.IsZero()
 	case FieldWaiver:
 		return s.Waiver
 	case FieldNote:
-		return !isBlank(s.Note)
+		return !enforcement.IsBlank(s.Note)
 	case FieldDocuments:
 		return len(s.Documents) > 0
 	}
@@ -207,30 +206,10 @@ var stepFields = []string{FieldProposedFineFen, FieldDecidedFineFen, FieldConfis
 
 // TransitionError is the error of a step the case's state does not allow:
 // an action not allowed from the state, or one whose legal precondition
-// fails (Reason says which). Allowed lists the actions the table allows
-// from the current state, in table order. It wraps enforcement.ErrConflict.
-type TransitionError struct {
-	Action  string
-	From    State
-	Reason  string
-	Allowed []string
-}
-
-func (e *TransitionError) Error() string {
-	msg := fmt.Sprintf("cases: %s from %s: conflict", e.Action, e.From)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	} else {
-		msg += ": not allowed"
-	}
-	if len(e.Allowed) == 0 {
-		return msg + "; no action is allowed from " + string(e.From)
-	}
-	return msg + "; allowed: " + strings.Join(e.Allowed, ", ")
-}
-
-// Unwrap makes errors.Is(err, enforcement.ErrConflict) hold.
-func (e *TransitionError) Unwrap() error { return enforcement.ErrConflict }
+// fails (Reason says which), with the actions the table allows from the
+// current state (see enforcement.TransitionError). It wraps
+// enforcement.ErrConflict.
+type TransitionError = enforcement.TransitionError
 
 // Allowed returns the actions the table allows from state s, in table order
 // (whatever the role).
@@ -255,7 +234,7 @@ func MoveFor(action string) (Move, bool) {
 }
 
 func checkActor(a Actor) error {
-	if isBlank(a.ID) {
+	if enforcement.IsBlank(a.ID) {
 		return fmt.Errorf("%w: no actor", enforcement.ErrForbidden)
 	}
 	switch a.Role {
@@ -307,19 +286,19 @@ func Transition(c Case, step Step, actor Actor, rules Rules, now time.Time) (Cas
 	m, ok := MoveFor(step.Action)
 	if !ok {
 		v := &validation{}
-		v.add("action", "unknown action %q", step.Action)
-		return Case{}, fmt.Errorf("cases: transition: %w", v.err())
+		v.Add("action", "unknown action %q", step.Action)
+		return Case{}, fmt.Errorf("cases: transition: %w", v.Err())
 	}
 	if !slices.Contains(m.Roles, actor.Role) {
 		return Case{}, fmt.Errorf("cases: %s: %w: a %s may not %s", m.Action, enforcement.ErrForbidden, actor.Role, m.Action)
 	}
 	if !slices.Contains(States, c.State) {
 		v := &validation{}
-		v.add("state", "unknown state %q", c.State)
-		return Case{}, fmt.Errorf("cases: %s: %w", m.Action, v.err())
+		v.Add("state", "unknown state %q", c.State)
+		return Case{}, fmt.Errorf("cases: %s: %w", m.Action, v.Err())
 	}
 	if !slices.Contains(m.From, c.State) {
-		return Case{}, &TransitionError{Action: m.Action, From: c.State, Allowed: Allowed(c.State)}
+		return Case{}, &TransitionError{Domain: "cases", Action: m.Action, From: string(c.State), Allowed: Allowed(c.State)}
 	}
 	if (step.DecidedFineFen != nil || step.ConfiscationFen != nil) && !c.DecidedAt.IsZero() &&
 		m.Action != ActionDecide && m.Action != ActionCorrectDecision {
@@ -344,7 +323,7 @@ func Transition(c Case, step Step, actor Actor, rules Rules, now time.Time) (Cas
 	}
 	next.State = rec.To
 	refuse := func(format string, args ...any) (Case, error) {
-		return Case{}, &TransitionError{Action: m.Action, From: c.State, Reason: fmt.Sprintf(format, args...), Allowed: Allowed(c.State)}
+		return Case{}, &TransitionError{Domain: "cases", Action: m.Action, From: string(c.State), Reason: fmt.Sprintf(format, args...), Allowed: Allowed(c.State)}
 	}
 
 	if step.Circumstances != nil {
@@ -456,22 +435,22 @@ func checkFields(c Case, m Move, s Step, at, now time.Time) error {
 	v := &validation{}
 	for _, name := range m.Requires {
 		if !s.present(name) {
-			v.add(name, "required for %s", m.Action)
+			v.Add(name, "required for %s", m.Action)
 		}
 	}
 	for _, name := range stepFields {
 		if s.present(name) && !slices.Contains(m.Requires, name) && !slices.Contains(m.Optional, name) {
-			v.add(name, "not used by %s", m.Action)
+			v.Add(name, "not used by %s", m.Action)
 		}
 	}
 	// An empty review or transfer given to an action that takes none.
 	if s.Review != nil && !slices.Contains(m.Requires, FieldReviewReviewer) &&
 		!s.present(FieldReviewReviewer) && !s.present(FieldReviewOpinion) && !s.present(FieldReviewDate) {
-		v.add("review", "not used by %s", m.Action)
+		v.Add("review", "not used by %s", m.Action)
 	}
 	if s.Transfer != nil && !slices.Contains(m.Requires, FieldTransferOrgan) &&
 		!s.present(FieldTransferOrgan) && !s.present(FieldTransferDate) {
-		v.add("transfer", "not used by %s", m.Action)
+		v.Add("transfer", "not used by %s", m.Action)
 	}
 	var previous time.Time
 	if n := len(c.Steps); n > 0 {
@@ -479,36 +458,36 @@ func checkFields(c Case, m Move, s Step, at, now time.Time) error {
 	} else {
 		previous = c.FiledAt
 	}
-	v.instant("at", at, previous, now, false)
+	v.Instant("at", at, previous, now, false)
 	if s.ProposedFineFen != nil {
-		v.fen(FieldProposedFineFen, *s.ProposedFineFen)
+		v.Fen(FieldProposedFineFen, *s.ProposedFineFen)
 	}
 	if s.DecidedFineFen != nil {
-		v.fen(FieldDecidedFineFen, *s.DecidedFineFen)
+		v.Fen(FieldDecidedFineFen, *s.DecidedFineFen)
 	}
 	if s.ConfiscationFen != nil {
-		v.fen(FieldConfiscationFen, *s.ConfiscationFen)
+		v.Fen(FieldConfiscationFen, *s.ConfiscationFen)
 	}
 	if s.Circumstances != nil {
 		v.circumstances(FieldCircumstances, *s.Circumstances, true)
 	}
-	v.text(FieldJustification, s.Justification, enforcement.MaxNoteRunes, false)
-	v.text(FieldReason, s.Reason, enforcement.MaxNoteRunes, false)
-	v.text(FieldNote, s.Note, enforcement.MaxNoteRunes, false)
+	v.Text(FieldJustification, s.Justification, enforcement.MaxNoteRunes, false)
+	v.Text(FieldReason, s.Reason, enforcement.MaxNoteRunes, false)
+	v.Text(FieldNote, s.Note, enforcement.MaxNoteRunes, false)
 	if s.Review != nil {
-		v.text(FieldReviewReviewer, s.Review.Reviewer, enforcement.MaxTextRunes, false)
-		v.text(FieldReviewOpinion, s.Review.Opinion, enforcement.MaxNoteRunes, false)
-		v.instant(FieldReviewDate, s.Review.Date, c.FiledAt, now, false)
+		v.Text(FieldReviewReviewer, s.Review.Reviewer, enforcement.MaxTextRunes, false)
+		v.Text(FieldReviewOpinion, s.Review.Opinion, enforcement.MaxNoteRunes, false)
+		v.Instant(FieldReviewDate, s.Review.Date, c.FiledAt, now, false)
 	}
 	if s.Transfer != nil {
-		v.text(FieldTransferOrgan, s.Transfer.Organ, enforcement.MaxTextRunes, false)
-		v.instant(FieldTransferDate, s.Transfer.Date, c.FiledAt, now, false)
+		v.Text(FieldTransferOrgan, s.Transfer.Organ, enforcement.MaxTextRunes, false)
+		v.Instant(FieldTransferDate, s.Transfer.Date, c.FiledAt, now, false)
 	}
 	if s.Waiver && len(s.Documents) == 0 {
-		v.add(FieldWaiver, "needs the party's written waiver among the documents")
+		v.Add(FieldWaiver, "needs the party's written waiver among the documents")
 	}
-	v.documents(s.Documents)
-	return v.err()
+	v.Documents(s.Documents)
+	return v.Err()
 }
 
 // fieldText formats a present field for StepRecord.Fields.
@@ -556,8 +535,4 @@ func visited(c Case, s State) bool {
 
 // IsTransitionError reports whether err is (or wraps) a *TransitionError
 // and returns it.
-func IsTransitionError(err error) (*TransitionError, bool) {
-	var te *TransitionError
-	ok := errors.As(err, &te)
-	return te, ok
-}
+func IsTransitionError(err error) (*TransitionError, bool) { return enforcement.IsTransitionError(err) }

@@ -100,7 +100,7 @@ func TestIllegalTransitions(t *testing.T) {
 			if !ok {
 				t.Fatalf("error %T is not a *TransitionError", err)
 			}
-			if te.From != tt.state || te.Action != tt.action || !slices.Equal(te.Allowed, tt.allowed) {
+			if cases.State(te.From) != tt.state || te.Action != tt.action || !slices.Equal(te.Allowed, tt.allowed) {
 				t.Errorf("got %s from %s allowed %v, want allowed %v", te.Action, te.From, te.Allowed, tt.allowed)
 			}
 			for _, a := range tt.allowed {

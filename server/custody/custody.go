@@ -1,7 +1,6 @@
 package custody
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -148,23 +147,23 @@ func Receive(r enforcement.Record, line int, caseID string, location string, act
 		at = now
 	}
 	v := &validation{}
-	if isBlank(r.ID) {
-		v.add("id", "the record has no id")
+	if enforcement.IsBlank(r.ID) {
+		v.Add("id", "the record has no id")
 	}
 	if r.Kind != enforcement.KindConfiscation {
-		v.add("kind", "must be %s, not %q", enforcement.KindConfiscation, r.Kind)
+		v.Add("kind", "must be %s, not %q", enforcement.KindConfiscation, r.Kind)
 	}
 	if r.Voided {
-		v.add("voided", "the record is voided")
+		v.Add("voided", "the record is voided")
 	}
 	if line < 0 || line >= len(r.Items) {
-		v.add("line", "must be between 0 and %d: the record has %d item lines", len(r.Items)-1, len(r.Items))
+		v.Add("line", "must be between 0 and %d: the record has %d item lines", len(r.Items)-1, len(r.Items))
 	}
-	v.instant("at", at, r.ObservedAt, now)
-	v.text(FieldLocation, location, enforcement.MaxTextRunes)
-	v.text("case_id", caseID, enforcement.MaxIDLength)
-	v.documents(documents)
-	if err := v.err(); err != nil {
+	v.Instant("at", at, r.ObservedAt, now, false)
+	v.Text(FieldLocation, location, enforcement.MaxTextRunes, false)
+	v.Text("case_id", caseID, enforcement.MaxIDLength, false)
+	v.Documents(documents)
+	if err := v.Err(); err != nil {
 		return Item{}, fmt.Errorf("custody: %s: %w", ActionReceive, err)
 	}
 	src := r.Items[line]
@@ -214,15 +213,15 @@ type Step struct {
 func (s Step) present(name string) bool {
 	switch name {
 	case FieldLocation:
-		return !isBlank(s.Location)
+		return !enforcement.IsBlank(s.Location)
 	case FieldValueFen:
 		return s.ValueFen != nil
 	case FieldProceedsFen:
 		return s.ProceedsFen != nil
 	case FieldRecipient:
-		return !isBlank(s.Recipient)
+		return !enforcement.IsBlank(s.Recipient)
 	case FieldNote:
-		return !isBlank(s.Note)
+		return !enforcement.IsBlank(s.Note)
 	case FieldDocuments:
 		return len(s.Documents) > 0
 	}
@@ -293,44 +292,16 @@ func Allowed(s State) []string {
 	return out
 }
 
-// TransitionError is the error of a step the item's state does not allow:
-// an action not allowed from the state, or one whose precondition fails
-// (Reason says which). Allowed lists the actions the table allows from the
-// current state, in table order. It wraps enforcement.ErrConflict.
-type TransitionError struct {
-	Action  string
-	From    State
-	Reason  string
-	Allowed []string
-}
-
-// Error names the action, the state, the reason and the allowed actions.
-func (e *TransitionError) Error() string {
-	msg := fmt.Sprintf("custody: %s from %s: conflict", e.Action, e.From)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	} else {
-		msg += ": not allowed"
-	}
-	if len(e.Allowed) == 0 {
-		return msg + "; no action is allowed from " + string(e.From)
-	}
-	return msg + "; allowed: " + strings.Join(e.Allowed, ", ")
-}
-
-// Unwrap makes errors.Is(err, enforcement.ErrConflict) hold.
-func (e *TransitionError) Unwrap() error { return enforcement.ErrConflict }
+// TransitionError is the error of a step the item's state does not allow
+// (see enforcement.TransitionError); it wraps enforcement.ErrConflict.
+type TransitionError = enforcement.TransitionError
 
 // IsTransitionError reports whether err is (or wraps) a *TransitionError
 // and returns it.
-func IsTransitionError(err error) (*TransitionError, bool) {
-	var te *TransitionError
-	ok := errors.As(err, &te)
-	return te, ok
-}
+func IsTransitionError(err error) (*TransitionError, bool) { return enforcement.IsTransitionError(err) }
 
 func checkActor(a Actor) error {
-	if isBlank(a.ID) {
+	if enforcement.IsBlank(a.ID) {
 		return fmt.Errorf("%w: no actor", enforcement.ErrForbidden)
 	}
 	if !slices.Contains(anyRole, a.Role) {
@@ -371,19 +342,19 @@ func Apply(it Item, s Step, actor Actor, now time.Time) (Item, error) {
 	m, ok := MoveFor(s.Action)
 	if !ok {
 		v := &validation{}
-		v.add("action", "unknown action %q", s.Action)
-		return Item{}, fmt.Errorf("custody: apply: %w", v.err())
+		v.Add("action", "unknown action %q", s.Action)
+		return Item{}, fmt.Errorf("custody: apply: %w", v.Err())
 	}
 	if !slices.Contains(m.Roles, actor.Role) {
 		return Item{}, fmt.Errorf("custody: %s: %w: a %s may not %s", m.Action, enforcement.ErrForbidden, actor.Role, m.Action)
 	}
 	if !slices.Contains(States, it.State) {
 		v := &validation{}
-		v.add("state", "unknown state %q", it.State)
-		return Item{}, fmt.Errorf("custody: %s: %w", m.Action, v.err())
+		v.Add("state", "unknown state %q", it.State)
+		return Item{}, fmt.Errorf("custody: %s: %w", m.Action, v.Err())
 	}
 	if !slices.Contains(m.From, it.State) {
-		return Item{}, &TransitionError{Action: m.Action, From: it.State, Allowed: Allowed(it.State)}
+		return Item{}, &TransitionError{Domain: "custody", Action: m.Action, From: string(it.State), Allowed: Allowed(it.State)}
 	}
 
 	at := s.At
@@ -394,7 +365,7 @@ func Apply(it Item, s Step, actor Actor, now time.Time) (Item, error) {
 		return Item{}, fmt.Errorf("custody: %s: %w", m.Action, err)
 	}
 	if m.Action == ActionMove && strings.TrimSpace(s.Location) == strings.TrimSpace(it.Location) {
-		return Item{}, &TransitionError{Action: m.Action, From: it.State,
+		return Item{}, &TransitionError{Domain: "custody", Action: m.Action, From: string(it.State),
 			Reason: fmt.Sprintf("the item is already at %q", it.Location), Allowed: Allowed(it.State)}
 	}
 
@@ -442,28 +413,28 @@ func checkFields(it Item, m Move, s Step, at, now time.Time) error {
 	v := &validation{}
 	for _, name := range m.Requires {
 		if !s.present(name) {
-			v.add(name, "required for %s", m.Action)
+			v.Add(name, "required for %s", m.Action)
 		}
 	}
 	for _, name := range stepFields {
 		if s.present(name) && !slices.Contains(m.Requires, name) && !slices.Contains(m.Optional, name) {
-			v.add(name, "not used by %s", m.Action)
+			v.Add(name, "not used by %s", m.Action)
 		}
 	}
 	previous := it.ConfiscatedAt
 	if n := len(it.Events); n > 0 {
 		previous = it.Events[n-1].At
 	}
-	v.instant("at", at, previous, now)
+	v.Instant("at", at, previous, now, false)
 	if s.ValueFen != nil {
-		v.fen(FieldValueFen, *s.ValueFen)
+		v.Fen(FieldValueFen, *s.ValueFen)
 	}
 	if s.ProceedsFen != nil {
-		v.fen(FieldProceedsFen, *s.ProceedsFen)
+		v.Fen(FieldProceedsFen, *s.ProceedsFen)
 	}
-	v.text(FieldLocation, s.Location, enforcement.MaxTextRunes)
-	v.text(FieldRecipient, s.Recipient, enforcement.MaxTextRunes)
-	v.text(FieldNote, s.Note, enforcement.MaxNoteRunes)
-	v.documents(s.Documents)
-	return v.err()
+	v.Text(FieldLocation, s.Location, enforcement.MaxTextRunes, false)
+	v.Text(FieldRecipient, s.Recipient, enforcement.MaxTextRunes, false)
+	v.Text(FieldNote, s.Note, enforcement.MaxNoteRunes, false)
+	v.Documents(s.Documents)
+	return v.Err()
 }

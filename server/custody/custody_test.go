@@ -518,7 +518,7 @@ func TestApply(t *testing.T) {
 				if !isTE || !errors.Is(err, enforcement.ErrConflict) {
 					t.Fatalf("err = %v, want a *TransitionError", err)
 				}
-				if te.Action != c.step.Action || te.From != before.State || !slices.Equal(te.Allowed, c.allowed) {
+				if te.Action != c.step.Action || State(te.From) != before.State || !slices.Equal(te.Allowed, c.allowed) {
 					t.Errorf("TransitionError %+v, want action %s from %s allowed %v", te, c.step.Action, before.State, c.allowed)
 				}
 				if c.reason == "" && te.Reason != "" || !strings.Contains(te.Reason, c.reason) {
@@ -601,15 +601,15 @@ func TestApplyDoesNotMutate(t *testing.T) {
 }
 
 func TestTransitionErrorMessage(t *testing.T) {
-	e := &TransitionError{Action: ActionAuction, From: Received, Allowed: Allowed(Received)}
+	e := &TransitionError{Domain: "custody", Action: ActionAuction, From: string(Received), Allowed: Allowed(Received)}
 	if got, want := e.Error(), "custody: auction from received: conflict: not allowed; allowed: store, value, return, destroy"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	e = &TransitionError{Action: ActionMove, From: Returned}
+	e = &TransitionError{Domain: "custody", Action: ActionMove, From: string(Returned)}
 	if got, want := e.Error(), "custody: move from returned: conflict: not allowed; no action is allowed from returned"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	e = &TransitionError{Action: ActionMove, From: Stored, Reason: `the item is already at "A"`, Allowed: []string{ActionMove}}
+	e = &TransitionError{Domain: "custody", Action: ActionMove, From: string(Stored), Reason: `the item is already at "A"`, Allowed: []string{ActionMove}}
 	if got, want := e.Error(), `custody: move from stored: conflict: the item is already at "A"; allowed: move`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
