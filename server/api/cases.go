@@ -15,8 +15,12 @@ import (
 	"github.com/baoshui/baoshui/server/enforcement"
 )
 
-// caseFiling is the body of POST /cases.
+// caseFiling is the body of POST /cases. RecordID names the field record
+// of kind case that officers captured (and synced): the case then takes its
+// id, and by default its team, violation, party, facts, filing date and
+// campaign, and the record's photos as the filing's documents.
 type caseFiling struct {
+	RecordID      string              `json:"record_id"`
 	ID            string              `json:"id"`
 	CaseNo        string              `json:"case_no"`
 	Unit          string              `json:"unit"`
@@ -81,6 +85,9 @@ func (s *server) fileCase(c *gin.Context) {
 	// The case belongs to the caller's team unless they name another
 	// within their scope (a supervisor filing for a village team).
 	p := principal(c)
+	if req.RecordID != "" && !s.fromRecord(c, &req) {
+		return
+	}
 	if req.Unit == "" {
 		req.Unit = p.Unit
 	}
@@ -112,6 +119,49 @@ func pageQuery(c *gin.Context, fs *fields) (limit int, after string) {
 		limit = n
 	}
 	return limit, c.Query("cursor")
+}
+
+// fromRecord fills the filing from its field record; it answers the
+// request itself (and returns false) when the record is not a case record
+// the caller may see, or when the filing names another id.
+func (s *server) fromRecord(c *gin.Context, req *caseFiling) bool {
+	h, ok := s.Records.Head(req.RecordID)
+	if !ok || h.Voided || h.Kind != enforcement.KindCase || !s.unitVisible(principal(c))(h.Unit) {
+		fail(c, invalid(enforcement.FieldError{Field: "record_id", Detail: "not a case record you can see"}))
+		return false
+	}
+	if req.ID != "" && req.ID != req.RecordID {
+		fail(c, invalid(enforcement.FieldError{Field: "id", Detail: "a case filed from a record takes the record's id"}))
+		return false
+	}
+	r, err := s.Records.Get(c, req.RecordID)
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	req.ID = r.ID
+	or := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	or(&req.Unit, r.Unit)
+	or(&req.Violation, r.Violation)
+	or(&req.Party.Name, r.Party)
+	or(&req.Facts, r.Note)
+	or(&req.Campaign, r.Campaign)
+	if req.FiledAt.IsZero() {
+		req.FiledAt = r.ObservedAt
+		if r.FiledAt != nil {
+			req.FiledAt = *r.FiledAt
+		}
+	}
+	for _, ph := range r.Photos {
+		if !slices.Contains(req.Documents, ph.SHA256) {
+			req.Documents = append(req.Documents, ph.SHA256)
+		}
+	}
+	return true
 }
 
 func (s *server) listCases(c *gin.Context) {

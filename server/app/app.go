@@ -134,7 +134,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 		}
 		rules.Catalogue = &cat
 	}
-	if a.Cases, err = casesvc.Open(ctx, a.Store, a.Store, rules, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
+	mirror := func(ctx context.Context, k cases.Case) error { return mirrorCase(ctx, a.Records, time.Now, k) }
+	if a.Cases, err = casesvc.Open(ctx, a.Store, a.Store, rules, casesvc.Options{Logger: log, Auditor: a.Records, Changed: mirror}); err != nil {
 		return nil, err
 	}
 	if a.Custody, err = casesvc.OpenCustody(ctx, a.Store, a.Records, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {

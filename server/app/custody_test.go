@@ -454,3 +454,78 @@ func TestCaseDiscretionCatalogue(t *testing.T) {
 		t.Errorf("band snapshot %+v, step fields %v", k.Case.Band, last.Fields)
 	}
 }
+
+// TestCaseFromFieldRecord files a case from the case record an officer
+// captured in the field and follows it: the case takes the record's id,
+// team, party and photos, and the record (which the totals count) follows
+// the procedure — numbered, decided with its fine, revoked — so the case is
+// counted once as filed and its fine only while the decision stands.
+func TestCaseFromFieldRecord(t *testing.T) {
+	r := newLawRig(t)
+	observed := time.Now().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+	photo := strings.Repeat("5a", 32)
+	rec := map[string]any{"id": "rec-case-1", "kind": "case", "observed_at": observed, "unit": "town-gaoling",
+		"location": map[string]any{"type": "Point", "coordinates": []float64{116.95, 40.55}}, "officers": []string{"officer"},
+		"violation": "在一级保护区内垂钓", "party": "钱某", "filed_at": observed.Add(time.Hour), "note": "现场查获钓竿两根",
+		"photos": []map[string]any{{"sha256": photo, "size": 1024, "mime": "image/jpeg"}}}
+	post(t, r.officer, "POST", "/api/v1/records", rec, 201, nil)
+	post(t, r.officer, "POST", "/api/v1/records", expelled("not-a-case", "town-gaoling", "", observed, 3), 201, nil)
+	day := observed.In(enforcement.Shanghai).Format(time.DateOnly)
+	end := time.Now().In(enforcement.Shanghai).AddDate(0, 0, 1).Format(time.DateOnly)
+	totals := func() enforcement.Totals {
+		t.Helper()
+		var out struct{ Totals enforcement.Totals }
+		post(t, r.office, "GET", "/api/v1/reports/totals?from="+day+"&to="+end, nil, 200, &out)
+		return out.Totals
+	}
+	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 0 {
+		t.Fatalf("before the procedure: %+v", got)
+	}
+
+	post(t, r.otherOfficer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1"}, 422, nil)
+	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "not-a-case"}, 422, nil)
+	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1", "id": "other"}, 422, nil)
+	var k caseAnswer
+	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1", "circumstances": map[string]any{"circumstance": "ordinary"}}, 201, &k)
+	if k.Case.ID != "rec-case-1" || k.Case.Unit != "town-gaoling" || k.Case.Party.Name != "钱某" || k.Case.Facts != "现场查获钓竿两根" ||
+		!slices.Equal(k.Case.Steps[0].Documents, []string{photo}) || !k.Case.FiledAt.Equal(observed.Add(time.Hour)) {
+		t.Errorf("case filed from the record: %+v", k.Case)
+	}
+	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1"}, 409, nil)
+	var stored enforcement.Record
+	post(t, r.office, "GET", "/api/v1/records/rec-case-1", nil, 200, &stored)
+	if stored.CaseNo != k.Case.CaseNo || stored.Status != "filed" {
+		t.Errorf("the record after filing: case_no %q status %q, want %q filed", stored.CaseNo, stored.Status, k.Case.CaseNo)
+	}
+
+	doc := strings.Repeat("6b", 32)
+	for _, w := range []struct {
+		c    *client
+		step map[string]any
+	}{
+		{r.officer, map[string]any{"action": "start_investigation", "at": observed.Add(2 * time.Hour)}},
+		{r.officer, map[string]any{"action": "serve_notice", "at": observed.Add(48 * time.Hour), "proposed_fine_fen": 50000, "documents": []string{doc}}},
+		{r.sup, map[string]any{"action": "decide", "at": observed.Add(7 * 24 * time.Hour), "decided_fine_fen": 50000, "documents": []string{doc}}},
+	} {
+		w.step["base_rev"] = k.Rev
+		post(t, w.c, "POST", "/api/v1/cases/rec-case-1/steps", w.step, 200, &k)
+	}
+	stored = enforcement.Record{}
+	post(t, r.office, "GET", "/api/v1/records/rec-case-1", nil, 200, &stored)
+	if stored.Status != "decided" || stored.FineFen != 50000 || stored.DecidedAt == nil || !stored.DecidedAt.Equal(k.Case.DecidedAt) {
+		t.Errorf("the record after the decision: %+v", stored)
+	}
+	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 50000 {
+		t.Errorf("after the decision: %+v, want the case once and its fine", got)
+	}
+	post(t, r.office, "POST", "/api/v1/cases/rec-case-1/steps", map[string]any{"base_rev": k.Rev, "action": "revoke",
+		"reason": "复议撤销", "documents": []string{doc}}, 200, &k)
+	stored = enforcement.Record{} // absent members must not keep the values of the last answer
+	post(t, r.office, "GET", "/api/v1/records/rec-case-1", nil, 200, &stored)
+	if stored.Status != "withdrawn" || stored.FineFen != 0 || stored.DecidedAt != nil {
+		t.Errorf("the record after the revocation: %+v", stored)
+	}
+	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 0 {
+		t.Errorf("after the revocation: %+v, want the case once and no fine", got)
+	}
+}

@@ -57,6 +57,11 @@ type Options struct {
 	Auditor Auditor
 	// Prefix of the case numbers issued; DefaultPrefix when "".
 	Prefix string
+	// Changed, when set, is called with the case after its filing or a
+	// step is stored, outside the service's lock (the server mirrors the
+	// outcome into the field record of the case, which the totals count).
+	// Its error is logged: the filing or step stands.
+	Changed func(ctx context.Context, c cases.Case) error
 }
 
 // Service holds the cases. It is safe for concurrent use; writes are
@@ -185,6 +190,14 @@ func invalid(field, detail string) error {
 // *enforcement.ValidationError), enforcement.ErrForbidden for an actor
 // who may not act, enforcement.ErrExists when a case with this id exists.
 func (s *Service) File(ctx context.Context, actor cases.Actor, f cases.Filing) (cases.Case, int, error) {
+	c, rev, err := s.file(ctx, actor, f)
+	if err == nil {
+		s.changed(ctx, c, rev)
+	}
+	return c, rev, err
+}
+
+func (s *Service) file(ctx context.Context, actor cases.Actor, f cases.Filing) (cases.Case, int, error) {
 	if !enforcement.ValidID(f.ID) {
 		return cases.Case{}, 0, fmt.Errorf("casesvc: file: %w", invalid("id",
 			fmt.Sprintf("required: 1 to %d letters, digits, '.', '_' or '-' (a UUID or ULID)", enforcement.MaxIDLength)))
@@ -243,6 +256,24 @@ func (s *Service) File(ctx context.Context, actor cases.Actor, f cases.Filing) (
 // allow, enforcement.ErrForbidden for a role that may not take it,
 // enforcement.ErrInvalid for its fields).
 func (s *Service) Step(ctx context.Context, actor cases.Actor, id string, baseRev int, step cases.Step) (cases.Case, int, error) {
+	c, rev, err := s.step(ctx, actor, id, baseRev, step)
+	if err == nil {
+		s.changed(ctx, c, rev)
+	}
+	return c, rev, err
+}
+
+// changed calls Options.Changed and logs its failure.
+func (s *Service) changed(ctx context.Context, c cases.Case, rev int) {
+	if s.opt.Changed == nil {
+		return
+	}
+	if err := s.opt.Changed(ctx, c); err != nil {
+		s.log.Warn("case stored, its mirror not", "case", c.ID, "rev", rev, "err", err)
+	}
+}
+
+func (s *Service) step(ctx context.Context, actor cases.Actor, id string, baseRev int, step cases.Step) (cases.Case, int, error) {
 	step.At = instant(step.At)
 	if step.Review != nil {
 		r := *step.Review
