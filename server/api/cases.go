@@ -28,6 +28,7 @@ type caseFiling struct {
 	Violation     string              `json:"violation"`
 	Party         cases.Party         `json:"party"`
 	Facts         string              `json:"facts"`
+	LegalBasis    string              `json:"legal_basis"`
 	Circumstances cases.Circumstances `json:"circumstances"`
 	FiledAt       time.Time           `json:"filed_at"`
 	Documents     []string            `json:"documents"`
@@ -100,7 +101,7 @@ func (s *server) fileCase(c *gin.Context) {
 		return
 	}
 	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Unit: req.Unit, Campaign: req.Campaign, Violation: req.Violation,
-		Party: req.Party, Facts: req.Facts, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
+		Party: req.Party, Facts: req.Facts, LegalBasis: req.LegalBasis, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
 	if err != nil {
 		fail(c, err)
 		return
@@ -149,6 +150,7 @@ func (s *server) fromRecord(c *gin.Context, req *caseFiling) bool {
 	or(&req.Violation, r.Violation)
 	or(&req.Party.Name, r.Party)
 	or(&req.Facts, r.Note)
+	or(&req.LegalBasis, r.LegalBasis)
 	or(&req.Campaign, r.Campaign)
 	if req.FiledAt.IsZero() {
 		req.FiledAt = r.ObservedAt

@@ -41,6 +41,9 @@ func (s *server) publicityPenalties(c *gin.Context) {
 	}
 	rows := cases.PenaltyRecords(s.Cases.All(s.unitVisible(principal(c))), s.Cases.Rules().Catalogue, s.Authority,
 		cases.DefaultPublicityRules(), from, to)
+	for i := range rows {
+		rows[i].Unit = s.unitName(rows[i].Unit)
+	}
 	if format == "json" {
 		c.JSON(http.StatusOK, gin.H{"authority": s.Authority, "penalties": rows})
 		return
@@ -67,6 +70,9 @@ func (s *server) publicityInformation(c *gin.Context) {
 		return
 	}
 	items := cases.InformationList(s.Cases.All(s.unitVisible(principal(c))), s.Cases.Rules().Catalogue, from, to)
+	for i := range items {
+		items[i].Unit = s.unitName(items[i].Unit)
+	}
 	if format == "json" {
 		c.JSON(http.StatusOK, gin.H{"information": items})
 		return
@@ -83,6 +89,15 @@ func (s *server) publicityInformation(c *gin.Context) {
 			it.PenaltyType, it.Content, yes(it.Major), yes(it.Reviewed)})
 	}
 	s.sendTable(c, format, "enforcement-information", t)
+}
+
+// unitName is the name of a team as the public lists show it (its id when
+// the team is unknown).
+func (s *server) unitName(id string) string {
+	if u, ok := s.Accounts.Units.Get(id); ok && u.Name != "" {
+		return u.Name
+	}
+	return id
 }
 
 func columns(cs [][2]string) []export.Column {

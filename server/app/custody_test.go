@@ -372,7 +372,7 @@ func TestPublicityLists(t *testing.T) {
 	}
 	got := pen.Penalties[0]
 	if got.DecisionNo != k.Case.CaseNo || got.PartyID != "110228********1234" || got.FineFen != 50000 || got.ConfiscationFen != 8000 ||
-		got.PenaltyType != "罚款；没收非法财物" || got.Unit != "town-gaoling" || got.Authority == "" {
+		got.PenaltyType != "罚款；没收非法财物" || got.Unit != "高岭镇" || got.Authority == "" {
 		t.Errorf("penalty row %+v", got)
 	}
 	st, b, h := r.office.raw("GET", "/api/v1/publicity/penalties?format=csv", nil)
@@ -466,7 +466,7 @@ func TestCaseFromFieldRecord(t *testing.T) {
 	photo := strings.Repeat("5a", 32)
 	rec := map[string]any{"id": "rec-case-1", "kind": "case", "observed_at": observed, "unit": "town-gaoling",
 		"location": map[string]any{"type": "Point", "coordinates": []float64{116.95, 40.55}}, "officers": []string{"officer"},
-		"violation": "在一级保护区内垂钓", "party": "钱某", "filed_at": observed.Add(time.Hour), "note": "现场查获钓竿两根",
+		"violation": "在一级保护区内垂钓", "party": "钱某", "legal_basis": "《北京市密云水库保护条例》第二十八条", "filed_at": observed.Add(time.Hour), "note": "现场查获钓竿两根",
 		"photos": []map[string]any{{"sha256": photo, "size": 1024, "mime": "image/jpeg"}}}
 	post(t, r.officer, "POST", "/api/v1/records", rec, 201, nil)
 	post(t, r.officer, "POST", "/api/v1/records", expelled("not-a-case", "town-gaoling", "", observed, 3), 201, nil)
@@ -487,7 +487,7 @@ func TestCaseFromFieldRecord(t *testing.T) {
 	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1", "id": "other"}, 422, nil)
 	var k caseAnswer
 	post(t, r.officer, "POST", "/api/v1/cases", map[string]any{"record_id": "rec-case-1", "circumstances": map[string]any{"circumstance": "ordinary"}}, 201, &k)
-	if k.Case.ID != "rec-case-1" || k.Case.Unit != "town-gaoling" || k.Case.Party.Name != "钱某" || k.Case.Facts != "现场查获钓竿两根" ||
+	if k.Case.ID != "rec-case-1" || k.Case.Unit != "town-gaoling" || k.Case.Party.Name != "钱某" || k.Case.Facts != "现场查获钓竿两根" || k.Case.LegalBasis != "《北京市密云水库保护条例》第二十八条" ||
 		!slices.Equal(k.Case.Steps[0].Documents, []string{photo}) || !k.Case.FiledAt.Equal(observed.Add(time.Hour)) {
 		t.Errorf("case filed from the record: %+v", k.Case)
 	}

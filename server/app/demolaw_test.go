@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -111,6 +112,9 @@ func TestDemoYearCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		rows, err := f.GetRows(f.GetSheetList()[0])
+		if err == nil && len(rows) > 1 && (rows[1][6] == "" || !strings.Contains(rows[1][len(rows[1])-1], "保水")) {
+			t.Errorf("a publicity row without its basis or team name: %q", rows[1])
+		}
 		if err != nil || len(rows)-1 != states[cases.StateClosed]+states[cases.StatePaid] {
 			t.Errorf("%d publicity rows for %d decisions (%v)", len(rows)-1, states[cases.StateClosed]+states[cases.StatePaid], err)
 		}

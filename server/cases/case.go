@@ -117,6 +117,7 @@ type Case struct {
 	Violation       string        `json:"violation"`
 	Party           Party         `json:"party"`
 	Facts           string        `json:"facts,omitempty"`
+	LegalBasis      string        `json:"legal_basis,omitempty"`
 	Circumstances   Circumstances `json:"circumstances"`
 	ProposedFineFen int64         `json:"proposed_fine_fen"`
 	DecidedFineFen  int64         `json:"decided_fine_fen"`
@@ -146,10 +147,14 @@ type Filing struct {
 	Unit string
 	// Campaign tags the case to a campaign (e.g. the 2020 100-day
 	// rectification); empty for none.
-	Campaign      string
-	Violation     string
-	Party         Party
-	Facts         string
+	Campaign  string
+	Violation string
+	Party     Party
+	Facts     string
+	// LegalBasis is the legal basis as the filing cites it, in words; the
+	// catalogue's provisions, when the fine is checked against it, are kept
+	// in the case's Band.
+	LegalBasis    string
 	Circumstances Circumstances
 	FiledAt       time.Time
 	Documents     []string
@@ -176,6 +181,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 	v.Text("party.name", f.Party.Name, enforcement.MaxTextRunes, true)
 	v.Text("party.id_number", f.Party.IDNumber, 64, false)
 	v.Text("facts", f.Facts, enforcement.MaxNoteRunes, false)
+	v.Text("legal_basis", f.LegalBasis, enforcement.MaxTextRunes, false)
 	v.circumstances("circumstances", f.Circumstances, false)
 	v.Instant("filed_at", f.FiledAt, time.Time{}, now, true)
 	v.Documents(f.Documents)
@@ -183,7 +189,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	c := Case{
-		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Campaign: f.Campaign, Violation: f.Violation, Party: f.Party, Facts: f.Facts,
+		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Campaign: f.Campaign, Violation: f.Violation, Party: f.Party, Facts: f.Facts, LegalBasis: f.LegalBasis,
 		Circumstances: f.Circumstances, State: StateFiled, FiledAt: f.FiledAt,
 	}
 	c.Steps = []StepRecord{{

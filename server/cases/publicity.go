@@ -291,6 +291,9 @@ func basisOf(c Case, cat *Catalogue) string {
 			ps = v.Basis
 		}
 	}
+	if len(ps) == 0 {
+		return c.LegalBasis
+	}
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
 		parts = append(parts, "《"+p.Law+"》"+p.Article)

@@ -177,6 +177,7 @@ func (h *history) build() (cases.Case, error) {
 		Violation:     r.Violation,
 		Party:         cases.Party{Name: r.Party},
 		Facts:         h.facts(),
+		LegalBasis:    r.LegalBasis,
 		Circumstances: cases.Circumstances{Circumstance: circ},
 		FiledAt:       filed,
 		Documents:     h.docs(docFiling),
