@@ -26,16 +26,18 @@ test: vet $(NODE_TOOLS) ## the unit suite with -race (no external service needed
 	$(GO) test -race -short -count=1 $(PKGS)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/enforcement
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sensors/ingest
+	$(GO) test -run='^$$' -fuzz='^FuzzTransition$$' -fuzztime=$(FUZZTIME) ./server/cases
 
 test-integration: npm ## everything, including the demo year over HTTP, the PostgreSQL backend, Mosquitto and the GeoJSON checks (all required)
 	BAOSHUI_TEST_REQUIRE_POSTGRES=1 BAOSHUI_REQUIRE_NODE=1 BAOSHUI_TEST_REQUIRE_MOSQUITTO=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-fuzz: ## fuzz the record decoder, the MQTT payload parser, the stations file and the coordinate transforms longer
+fuzz: ## fuzz the record decoder, the MQTT payload parser, the stations file, the case procedure and the coordinate transforms longer
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTrackChunk$$' -fuzztime=$${FUZZTIME:-5m} ./server/enforcement
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$${FUZZTIME:-5m} ./geo
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$${FUZZTIME:-5m} ./sensors/ingest
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadStations$$' -fuzztime=$${FUZZTIME:-5m} ./sensors
+	$(GO) test -run='^$$' -fuzz='^FuzzTransition$$' -fuzztime=$${FUZZTIME:-5m} ./server/cases
 
 bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
 	$(GO) run ./server/bench/cmd/baoshui-bench -records $${RECORDS:-1000000}
