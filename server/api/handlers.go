@@ -542,7 +542,20 @@ func (s *server) totals(c *gin.Context) {
 		return
 	}
 	q.Visible = vis
-	c.JSON(http.StatusOK, s.Records.Totals(q))
+	rep := s.Records.Totals(q)
+	switch format := c.DefaultQuery("format", "json"); format {
+	case "json":
+		c.JSON(http.StatusOK, rep)
+	case "csv":
+		s.sendTable(c, format, "totals-"+rep.From+"-"+rep.To, s.totalsTable("合计", rep, true))
+	case "xlsx":
+		s.sendTables(c, "totals-"+rep.From+"-"+rep.To, s.totalsTable("合计", rep, false), s.totalsTable("按月", rep, false),
+			s.totalsTable("按单位", rep, false))
+	default:
+		pr := newProblem(c, pBadQuery, "see errors")
+		pr.Errors = []enforcement.FieldError{{Field: "format", Detail: "must be json, csv or xlsx"}}
+		respond(c, pr)
+	}
 }
 
 func (s *server) verifyAudit(c *gin.Context) {

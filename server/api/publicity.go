@@ -127,19 +127,26 @@ func cells(vs []any) []any {
 
 // sendTable answers t as a CSV or XLSX download named name.
 func (s *server) sendTable(c *gin.Context, format, name string, t export.Table) {
-	var buf bytes.Buffer
-	var err error
-	ct := mimeCSV
 	if format == "xlsx" {
-		ct = mimeXLSX
-		err = export.WriteXLSX(&buf, t)
-	} else {
-		err = export.WriteCSV(&buf, t)
+		s.sendTables(c, name, t)
+		return
 	}
-	if err != nil {
+	var buf bytes.Buffer
+	if err := export.WriteCSV(&buf, t); err != nil {
 		fail(c, fmt.Errorf("export %s: %w", name, err))
 		return
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
-	c.Data(http.StatusOK, ct, buf.Bytes())
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	c.Data(http.StatusOK, mimeCSV, buf.Bytes())
+}
+
+// sendTables answers ts as one Excel workbook named name, a sheet each.
+func (s *server) sendTables(c *gin.Context, name string, ts ...export.Table) {
+	var buf bytes.Buffer
+	if err := export.WriteXLSX(&buf, ts...); err != nil {
+		fail(c, fmt.Errorf("export %s: %w", name, err))
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.xlsx"`, name))
+	c.Data(http.StatusOK, mimeXLSX, buf.Bytes())
 }

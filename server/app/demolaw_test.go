@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +38,43 @@ func TestDemoYearCases(t *testing.T) {
 			State          cases.State `json:"state"`
 			DecidedFineFen int64       `json:"decided_fine_fen"`
 		}
+		// The year's figures as the district reports them, downloaded.
+		want2020 := []string{"6683", "2543", "1782", "1986", "372", "5", "879", "2105", "599390", "381", "476600"}
+		st, b, _ := office.raw("GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01&format=xlsx", nil)
+		if st != 200 {
+			t.Fatalf("totals xlsx: %d", st)
+		}
+		wb, err := excelize.OpenReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sheets := wb.GetSheetList(); !slices.Equal(sheets, []string{"合计", "按月", "按单位"}) {
+			t.Errorf("sheets %v", sheets)
+		}
+		for i, want := range want2020 {
+			cell, _ := excelize.CoordinatesToCellName(i+2, 2)
+			v, err := wb.GetCellValue("合计", cell, excelize.Options{RawCellValue: true})
+			if err != nil || v != want {
+				t.Errorf("xlsx 合计 %s = %q, want %s (%v)", cell, v, want, err)
+			}
+		}
+		if months, _ := wb.GetRows("按月"); len(months) != 13 {
+			t.Errorf("按月 has %d rows, want a header and 12 months", len(months))
+		}
+		st, b, _ = office.raw("GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01&format=csv", nil)
+		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))).ReadAll()
+		if st != 200 || err != nil || len(recs) < 2 {
+			t.Fatalf("totals csv: %d %v", st, err)
+		}
+		for i, want := range want2020 {
+			if i == 8 || i == 10 {
+				want += ".00" // yuan
+			}
+			if recs[1][i+1] != want {
+				t.Errorf("csv column %s = %q, want %s", recs[0][i+1], recs[1][i+1], want)
+			}
+		}
+
 		var list struct{ Cases []caseRow }
 		seen := map[string]bool{}
 		for path := "/api/v1/cases?limit=100"; path != ""; {
@@ -103,7 +142,7 @@ func TestDemoYearCases(t *testing.T) {
 			t.Errorf("operation %+v", op)
 		}
 
-		st, b, _ := office.raw("GET", "/api/v1/publicity/penalties?from=2020-01-01&to=2021-01-01&format=xlsx", nil)
+		st, b, _ = office.raw("GET", "/api/v1/publicity/penalties?from=2020-01-01&to=2021-01-01&format=xlsx", nil)
 		if st != 200 {
 			t.Fatalf("xlsx: %d", st)
 		}
