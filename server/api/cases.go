@@ -29,6 +29,7 @@ type caseFiling struct {
 	Party         cases.Party         `json:"party"`
 	Facts         string              `json:"facts"`
 	LegalBasis    string              `json:"legal_basis"`
+	Location      *enforcement.Point  `json:"location"`
 	Circumstances cases.Circumstances `json:"circumstances"`
 	FiledAt       time.Time           `json:"filed_at"`
 	Documents     []string            `json:"documents"`
@@ -101,7 +102,7 @@ func (s *server) fileCase(c *gin.Context) {
 		return
 	}
 	k, rev, err := s.Cases.File(c, caseActor(c), cases.Filing{ID: req.ID, CaseNo: req.CaseNo, Unit: req.Unit, Campaign: req.Campaign, Violation: req.Violation,
-		Party: req.Party, Facts: req.Facts, LegalBasis: req.LegalBasis, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
+		Party: req.Party, Facts: req.Facts, LegalBasis: req.LegalBasis, Location: req.Location, Circumstances: req.Circumstances, FiledAt: req.FiledAt, Documents: req.Documents})
 	if err != nil {
 		fail(c, err)
 		return
@@ -151,6 +152,9 @@ func (s *server) fromRecord(c *gin.Context, req *caseFiling) bool {
 	or(&req.Party.Name, r.Party)
 	or(&req.Facts, r.Note)
 	or(&req.LegalBasis, r.LegalBasis)
+	if req.Location == nil {
+		req.Location = r.Location
+	}
 	or(&req.Campaign, r.Campaign)
 	if req.FiledAt.IsZero() {
 		req.FiledAt = r.ObservedAt

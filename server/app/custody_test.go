@@ -529,3 +529,44 @@ func TestCaseFromFieldRecord(t *testing.T) {
 		t.Errorf("after the revocation: %+v, want the case once and no fine", got)
 	}
 }
+
+// TestCaseFiledAtTheOffice files a case at the office with the place of the
+// violation: the server stores its field record, so the totals count it
+// like the cases captured in the field, and follow its decision.
+func TestCaseFiledAtTheOffice(t *testing.T) {
+	r := newLawRig(t)
+	filed := time.Now().Add(-15 * 24 * time.Hour).Truncate(time.Second)
+	day := filed.In(enforcement.Shanghai).Format(time.DateOnly)
+	end := time.Now().In(enforcement.Shanghai).AddDate(0, 0, 1).Format(time.DateOnly)
+	totals := func() enforcement.Totals {
+		t.Helper()
+		var out struct{ Totals enforcement.Totals }
+		post(t, r.office, "GET", "/api/v1/reports/totals?from="+day+"&to="+end, nil, 200, &out)
+		return out.Totals
+	}
+	post(t, r.sup, "POST", "/api/v1/cases", map[string]any{"id": "desk-0", "violation": "游泳", "party": map[string]string{"name": "周某"},
+		"filed_at": filed, "location": map[string]any{"type": "Point", "coordinates": []float64{200, 40}}}, 422, nil)
+	var k caseAnswer
+	post(t, r.sup, "POST", "/api/v1/cases", map[string]any{"id": "desk-1", "violation": "在一级保护区内游泳", "party": map[string]string{"name": "周某"},
+		"filed_at": filed, "location": map[string]any{"type": "Point", "coordinates": []float64{116.95, 40.55}}}, 201, &k)
+	var rec enforcement.Record
+	post(t, r.office, "GET", "/api/v1/records/desk-1", nil, 200, &rec)
+	if rec.Kind != enforcement.KindCase || rec.CaseNo != k.Case.CaseNo || rec.Unit != "town-gaoling" || rec.CreatedBy != "sup" || rec.Status != "filed" {
+		t.Errorf("the case's record %+v", rec)
+	}
+	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 0 {
+		t.Errorf("after filing: %+v", got)
+	}
+	doc := strings.Repeat("7c", 32)
+	for _, step := range []map[string]any{
+		{"action": "start_investigation", "at": filed.Add(time.Hour)},
+		{"action": "serve_notice", "at": filed.Add(48 * time.Hour), "proposed_fine_fen": 20000, "documents": []string{doc}},
+		{"action": "decide", "at": filed.Add(6 * 24 * time.Hour), "decided_fine_fen": 20000, "documents": []string{doc}},
+	} {
+		step["base_rev"] = k.Rev
+		post(t, r.sup, "POST", "/api/v1/cases/desk-1/steps", step, 200, &k)
+	}
+	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 20000 {
+		t.Errorf("after the decision: %+v", got)
+	}
+}

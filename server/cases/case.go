@@ -110,31 +110,34 @@ type StepRecord struct {
 // band the last notice, decision or correction was checked against; Major
 // and MajorReasons are fixed when the case is decided.
 type Case struct {
-	ID              string        `json:"id"`
-	CaseNo          string        `json:"case_no"`
-	Unit            string        `json:"unit,omitempty"`
-	Campaign        string        `json:"campaign,omitempty"`
-	Violation       string        `json:"violation"`
-	Party           Party         `json:"party"`
-	Facts           string        `json:"facts,omitempty"`
-	LegalBasis      string        `json:"legal_basis,omitempty"`
-	Circumstances   Circumstances `json:"circumstances"`
-	ProposedFineFen int64         `json:"proposed_fine_fen"`
-	DecidedFineFen  int64         `json:"decided_fine_fen"`
-	ConfiscationFen int64         `json:"confiscation_fen"`
-	Band            *BandCheck    `json:"band,omitempty"`
-	Review          *LegalReview  `json:"review,omitempty"`
-	Major           bool          `json:"major,omitempty"`
-	MajorReasons    []string      `json:"major_reasons,omitempty"`
-	State           State         `json:"state"`
-	FiledAt         time.Time     `json:"filed_at"`
-	NoticeAt        time.Time     `json:"notice_at,omitzero"`
-	DecidedAt       time.Time     `json:"decided_at,omitzero"`
-	ServedAt        time.Time     `json:"served_at,omitzero"`
-	ClosedAt        time.Time     `json:"closed_at,omitzero"`
-	RevokedAt       time.Time     `json:"revoked_at,omitzero"`
-	Transfer        *Transfer     `json:"transfer,omitempty"`
-	Steps           []StepRecord  `json:"steps,omitempty"`
+	ID         string `json:"id"`
+	CaseNo     string `json:"case_no"`
+	Unit       string `json:"unit,omitempty"`
+	Campaign   string `json:"campaign,omitempty"`
+	Violation  string `json:"violation"`
+	Party      Party  `json:"party"`
+	Facts      string `json:"facts,omitempty"`
+	LegalBasis string `json:"legal_basis,omitempty"`
+	// Location is where the violation took place (WGS-84), when the
+	// filing said so.
+	Location        *enforcement.Point `json:"location,omitempty"`
+	Circumstances   Circumstances      `json:"circumstances"`
+	ProposedFineFen int64              `json:"proposed_fine_fen"`
+	DecidedFineFen  int64              `json:"decided_fine_fen"`
+	ConfiscationFen int64              `json:"confiscation_fen"`
+	Band            *BandCheck         `json:"band,omitempty"`
+	Review          *LegalReview       `json:"review,omitempty"`
+	Major           bool               `json:"major,omitempty"`
+	MajorReasons    []string           `json:"major_reasons,omitempty"`
+	State           State              `json:"state"`
+	FiledAt         time.Time          `json:"filed_at"`
+	NoticeAt        time.Time          `json:"notice_at,omitzero"`
+	DecidedAt       time.Time          `json:"decided_at,omitzero"`
+	ServedAt        time.Time          `json:"served_at,omitzero"`
+	ClosedAt        time.Time          `json:"closed_at,omitzero"`
+	RevokedAt       time.Time          `json:"revoked_at,omitzero"`
+	Transfer        *Transfer          `json:"transfer,omitempty"`
+	Steps           []StepRecord       `json:"steps,omitempty"`
 }
 
 // Filing is what opening a case (立案) needs.
@@ -154,7 +157,10 @@ type Filing struct {
 	// LegalBasis is the legal basis as the filing cites it, in words; the
 	// catalogue's provisions, when the fine is checked against it, are kept
 	// in the case's Band.
-	LegalBasis    string
+	LegalBasis string
+	// Location is where the violation took place, a WGS-84 point; nil when
+	// not given.
+	Location      *enforcement.Point
 	Circumstances Circumstances
 	FiledAt       time.Time
 	Documents     []string
@@ -182,6 +188,11 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 	v.Text("party.id_number", f.Party.IDNumber, 64, false)
 	v.Text("facts", f.Facts, enforcement.MaxNoteRunes, false)
 	v.Text("legal_basis", f.LegalBasis, enforcement.MaxTextRunes, false)
+	if p := f.Location; p != nil {
+		if lon, lat := p.Coordinates[0], p.Coordinates[1]; p.Type != "Point" || !(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) {
+			v.Add("location", "must be a GeoJSON Point [lon, lat] in WGS-84")
+		}
+	}
 	v.circumstances("circumstances", f.Circumstances, false)
 	v.Instant("filed_at", f.FiledAt, time.Time{}, now, true)
 	v.Documents(f.Documents)
@@ -189,7 +200,7 @@ func File(f Filing, actor Actor, now time.Time) (Case, error) {
 		return Case{}, fmt.Errorf("cases: file: %w", err)
 	}
 	c := Case{
-		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Campaign: f.Campaign, Violation: f.Violation, Party: f.Party, Facts: f.Facts, LegalBasis: f.LegalBasis,
+		ID: f.ID, CaseNo: f.CaseNo, Unit: f.Unit, Campaign: f.Campaign, Violation: f.Violation, Party: f.Party, Facts: f.Facts, LegalBasis: f.LegalBasis, Location: f.Location,
 		Circumstances: f.Circumstances, State: StateFiled, FiledAt: f.FiledAt,
 	}
 	c.Steps = []StepRecord{{
