@@ -48,6 +48,9 @@ type Deps struct {
 	Campaigns *casesvc.Campaigns
 	// Authority is the deciding authority the publicity lists name.
 	Authority cases.Authority
+	// Throttle bounds failed sign-ins per account and per client address
+	// (429 with Retry-After past them); zero values take its defaults.
+	Throttle auth.ThrottleOptions
 	// IngestStats, when set, reports the MQTT ingest's counters for
 	// /metrics.
 	IngestStats func() ingest.Stats
@@ -164,7 +167,8 @@ func routes() []route {
 
 type server struct {
 	Deps
-	metrics *metrics
+	metrics  *metrics
+	throttle *auth.Throttle
 }
 
 // New returns the HTTP handler serving the API.
@@ -182,7 +186,10 @@ func New(d Deps) http.Handler {
 		d.MaxBlobBytes = 32 << 20
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{Deps: d, metrics: newMetrics()}
+	if d.Throttle.Now == nil {
+		d.Throttle.Now = d.Now
+	}
+	s := &server{Deps: d, metrics: newMetrics(), throttle: auth.NewThrottle(d.Throttle)}
 	s.metrics.sensors(d.Monitoring, d.IngestStats)
 	if d.Cases != nil {
 		s.metrics.reg.MustRegister(&caseCollector{cases: d.Cases, now: s.Now})

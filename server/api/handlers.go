@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -104,7 +105,22 @@ func (s *server) login(c *gin.Context) {
 		fail(c, invalid(enforcement.FieldError{Field: "username", Detail: "username and password are required"}))
 		return
 	}
+	// The client address is the connection's: X-Forwarded-For is the
+	// client's to write, so a limit keyed by it could be dodged.
+	client := c.RemoteIP()
+	if wait, ok := s.throttle.Allow(req.Username, client); !ok {
+		secs := int64(math.Ceil(wait.Seconds()))
+		c.Header("Retry-After", strconv.FormatInt(secs, 10))
+		abort(c, pTooMany, fmt.Sprintf("too many failed sign-ins for this account or from this address; try again in %d s", secs))
+		return
+	}
 	t, err := s.Accounts.Login(c, req.Username, req.Password)
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		s.throttle.Failed(req.Username, client)
+	case err == nil:
+		s.throttle.Succeeded(req.Username)
+	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -24,11 +24,15 @@ type Config struct {
 	BootstrapAdmin    string        // BAOSHUI_BOOTSTRAP_ADMIN
 	TokenKey          string        // BAOSHUI_TOKEN_KEY
 	AccessTTL         time.Duration // BAOSHUI_ACCESS_TTL
-	RefreshTTL        time.Duration // BAOSHUI_REFRESH_TTL
-	MaxBodyBytes      int64         // BAOSHUI_MAX_BODY_BYTES
-	LogLevel          string        // BAOSHUI_LOG_LEVEL
-	LogFormat         string        // BAOSHUI_LOG_FORMAT
-	ShutdownTimeout   time.Duration // BAOSHUI_SHUTDOWN_TIMEOUT
+	// LoginMaxFailures and LoginLockout: BAOSHUI_LOGIN_MAX_FAILURES,
+	// BAOSHUI_LOGIN_LOCKOUT.
+	LoginMaxFailures int
+	LoginLockout     time.Duration
+	RefreshTTL       time.Duration // BAOSHUI_REFRESH_TTL
+	MaxBodyBytes     int64         // BAOSHUI_MAX_BODY_BYTES
+	LogLevel         string        // BAOSHUI_LOG_LEVEL
+	LogFormat        string        // BAOSHUI_LOG_FORMAT
+	ShutdownTimeout  time.Duration // BAOSHUI_SHUTDOWN_TIMEOUT
 	// TombstoneRetention: BAOSHUI_SYNC_TOMBSTONE_RETENTION.
 	TombstoneRetention time.Duration
 	MaxBlobBytes       int64 // BAOSHUI_MAX_BLOB_BYTES
@@ -109,6 +113,15 @@ var settings = []setting{
 	{"BAOSHUI_BOOTSTRAP_ADMIN", "bootstrap-admin", "", "user:password of the first admin, created on a store without accounts", str(func(c *Config) *string { return &c.BootstrapAdmin })},
 	{"BAOSHUI_TOKEN_KEY", "token-key", "", "hex key (≥32 bytes) signing access tokens; default: generated once into DATA_DIR/token.key. Instances sharing a store must share it", str(func(c *Config) *string { return &c.TokenKey })},
 	{"BAOSHUI_ACCESS_TTL", "access-ttl", "15m", "lifetime of access tokens", dur(func(c *Config) *time.Duration { return &c.AccessTTL })},
+	{"BAOSHUI_LOGIN_MAX_FAILURES", "login-max-failures", "5", "failed sign-ins of one account within 15 minutes that lock it for BAOSHUI_LOGIN_LOCKOUT (one address is refused after 4 times as many, on any accounts)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("want 1 to 1000, got %q", v)
+		}
+		c.LoginMaxFailures = n
+		return nil
+	}},
+	{"BAOSHUI_LOGIN_LOCKOUT", "login-lockout", "15m", "how long an account stays locked after too many failed sign-ins (429 with Retry-After)", dur(func(c *Config) *time.Duration { return &c.LoginLockout })},
 	{"BAOSHUI_REFRESH_TTL", "refresh-ttl", "720h", "lifetime of refresh tokens", dur(func(c *Config) *time.Duration { return &c.RefreshTTL })},
 	{"BAOSHUI_MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted (413 beyond)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
