@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -63,6 +64,7 @@ type App struct {
 	http     *http.Server
 	ln       net.Listener
 	served   chan error
+	scheme   string // http or https
 	DemoInfo string // what the demo loader did, printed at start
 }
 
@@ -177,7 +179,23 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go func() { a.served <- a.http.Serve(a.ln) }()
+	if c.TLSCert != "" || c.TLSKey != "" {
+		if c.TLSCert == "" || c.TLSKey == "" {
+			a.ln.Close()
+			return nil, fmt.Errorf("app: HTTPS needs both BAOSHUI_TLS_CERT and BAOSHUI_TLS_KEY")
+		}
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			a.ln.Close()
+			return nil, fmt.Errorf("app: TLS certificate: %w", err)
+		}
+		a.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		a.scheme = "https"
+		go func() { a.served <- a.http.ServeTLS(a.ln, "", "") }()
+	} else {
+		a.scheme = "http"
+		go func() { a.served <- a.http.Serve(a.ln) }()
+	}
 	log.Info("serving", "addr", a.ln.Addr().String(), "startup_ms", time.Since(t0).Milliseconds())
 	return a, nil
 }
@@ -186,7 +204,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
 // URL is the base URL of the HTTP server.
-func (a *App) URL() string { return "http://" + a.Addr() }
+func (a *App) URL() string { return a.scheme + "://" + a.Addr() }
 
 // Served reports the HTTP server's end (nil after a clean shutdown).
 func (a *App) Served() <-chan error { return a.served }

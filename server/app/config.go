@@ -15,7 +15,10 @@ import (
 // Config is the whole configuration of the server. Every field comes from a
 // BAOSHUI_* environment variable and may be overridden by a flag.
 type Config struct {
-	HTTPAddr          string        // BAOSHUI_HTTP_ADDR
+	HTTPAddr string // BAOSHUI_HTTP_ADDR
+	// TLSCert and TLSKey: BAOSHUI_TLS_CERT, BAOSHUI_TLS_KEY; with both the
+	// server speaks HTTPS only.
+	TLSCert, TLSKey   string
 	DataDir           string        // BAOSHUI_DATA_DIR
 	MongoURI          string        // BAOSHUI_MONGO_URI
 	MongoDatabase     string        // BAOSHUI_MONGO_DATABASE
@@ -98,6 +101,8 @@ func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
 
 var settings = []setting{
 	{"BAOSHUI_HTTP_ADDR", "http-addr", "127.0.0.1:8080", "HTTP listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"BAOSHUI_TLS_CERT", "tls-cert", "", "PEM certificate (chain) file; with BAOSHUI_TLS_KEY the server speaks HTTPS only, with HSTS", str(func(c *Config) *string { return &c.TLSCert })},
+	{"BAOSHUI_TLS_KEY", "tls-key", "", "PEM private key file of BAOSHUI_TLS_CERT", str(func(c *Config) *string { return &c.TLSKey })},
 	{"BAOSHUI_DATA_DIR", "data-dir", "./data", "directory of the embedded store and the token key", str(func(c *Config) *string { return &c.DataDir })},
 	{"BAOSHUI_MONGO_URI", "mongo-uri", "", "external MongoDB (replica set) URI instead of the embedded store", str(func(c *Config) *string { return &c.MongoURI })},
 	{"BAOSHUI_MONGO_DATABASE", "mongo-database", "baoshui", "database name", str(func(c *Config) *string { return &c.MongoDatabase })},
