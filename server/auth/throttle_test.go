@@ -26,8 +26,8 @@ func TestThrottle(t *testing.T) {
 			{0, "u", "a", true, true, 0}, {time.Minute, "u", "a", true, true, 0}, {time.Minute, "u", "b", true, true, 0},
 			{time.Minute, "u", "c", true, true, 0}, {time.Minute, "u", "a", true, true, 0},
 			{time.Minute, "u", "d", false, false, 14 * time.Minute}, // locked, from any address
-			{0, "v", "a", false, true, 0},                          // another account is not
-			{14 * time.Minute, "u", "a", false, true, 0},           // the lockout is over
+			{0, "v", "a", false, true, 0},                           // another account is not
+			{14 * time.Minute, "u", "a", false, true, 0},            // the lockout is over
 		}},
 		{"failures older than the window do not count", []attempt{
 			{0, "u", "a", true, true, 0}, {time.Minute, "u", "a", true, true, 0}, {time.Minute, "u", "a", true, true, 0},
