@@ -51,6 +51,8 @@ type Deps struct {
 	// Throttle bounds failed sign-ins per account and per client address
 	// (429 with Retry-After past them); zero values take its defaults.
 	Throttle auth.ThrottleOptions
+	// Writes bound the rate of writes per user and per address.
+	Writes WriteLimits
 	// IngestStats, when set, reports the MQTT ingest's counters for
 	// /metrics.
 	IngestStats func() ingest.Stats
@@ -169,6 +171,8 @@ type server struct {
 	Deps
 	metrics  *metrics
 	throttle *auth.Throttle
+	// userWrites and clientWrites are the write buckets (nil = no limit).
+	userWrites, clientWrites *buckets
 }
 
 // New returns the HTTP handler serving the API.
@@ -189,7 +193,9 @@ func New(d Deps) http.Handler {
 	if d.Throttle.Now == nil {
 		d.Throttle.Now = d.Now
 	}
-	s := &server{Deps: d, metrics: newMetrics(), throttle: auth.NewThrottle(d.Throttle)}
+	s := &server{Deps: d, metrics: newMetrics(), throttle: auth.NewThrottle(d.Throttle),
+		userWrites:   newBuckets(d.Writes.UserPerSecond, d.Writes.UserBurst),
+		clientWrites: newBuckets(d.Writes.ClientPerSecond, d.Writes.ClientBurst)}
 	s.metrics.sensors(d.Monitoring, d.IngestStats)
 	if d.Cases != nil {
 		s.metrics.reg.MustRegister(&caseCollector{cases: d.Cases, now: s.Now})
@@ -206,7 +212,7 @@ func New(d Deps) http.Handler {
 	for _, rt := range routes() {
 		handlers := []gin.HandlerFunc{}
 		if !rt.public {
-			handlers = append(handlers, s.authenticate(rt.action))
+			handlers = append(handlers, s.authenticate(rt.action), s.limitWrites)
 		}
 		h := rt.handle
 		handlers = append(handlers, func(c *gin.Context) { h(s, c) })

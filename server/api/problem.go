@@ -61,6 +61,7 @@ var (
 	pExpired       = problemKind{"token-expired", "The access token has expired; refresh it", http.StatusUnauthorized}
 	pCredentials   = problemKind{"bad-credentials", "Wrong username, password or refresh token", http.StatusUnauthorized}
 	pTooMany       = problemKind{"too-many-attempts", "Too many failed sign-ins; wait before trying again", http.StatusTooManyRequests}
+	pRateLimited   = problemKind{"rate-limited", "Too many writes; wait before trying again", http.StatusTooManyRequests}
 	pForbidden     = problemKind{"forbidden", "Your role may not do this", http.StatusForbidden}
 	pNotFound      = problemKind{"not-found", "No such resource", http.StatusNotFound}
 	pMethod        = problemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}

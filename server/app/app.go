@@ -171,7 +171,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
 		Blobs: a.Blobs, Monitoring: a.Monitoring, Cases: a.Cases, Custody: a.Custody, Campaigns: a.Campaigns,
 		Authority: cases.Authority{Name: c.AuthorityName, CreditCode: c.AuthorityCode},
-		Throttle:  auth.ThrottleOptions{MaxFailures: c.LoginMaxFailures, MaxFailuresPerClient: 4 * c.LoginMaxFailures, Lockout: c.LoginLockout}, IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
+		Throttle:  auth.ThrottleOptions{MaxFailures: c.LoginMaxFailures, MaxFailuresPerClient: 4 * c.LoginMaxFailures, Lockout: c.LoginLockout},
+		Writes: api.WriteLimits{UserPerSecond: c.WriteRate, UserBurst: int(5 * c.WriteRate),
+			ClientPerSecond: c.WriteRatePerAddress, ClientBurst: int(5 * c.WriteRatePerAddress)},
+		IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)

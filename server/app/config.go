@@ -31,11 +31,14 @@ type Config struct {
 	// BAOSHUI_LOGIN_LOCKOUT.
 	LoginMaxFailures int
 	LoginLockout     time.Duration
-	RefreshTTL       time.Duration // BAOSHUI_REFRESH_TTL
-	MaxBodyBytes     int64         // BAOSHUI_MAX_BODY_BYTES
-	LogLevel         string        // BAOSHUI_LOG_LEVEL
-	LogFormat        string        // BAOSHUI_LOG_FORMAT
-	ShutdownTimeout  time.Duration // BAOSHUI_SHUTDOWN_TIMEOUT
+	// WriteRate and WriteRatePerAddress: BAOSHUI_WRITE_RATE,
+	// BAOSHUI_WRITE_RATE_PER_ADDRESS (writes per second; 0 = no limit).
+	WriteRate, WriteRatePerAddress float64
+	RefreshTTL                     time.Duration // BAOSHUI_REFRESH_TTL
+	MaxBodyBytes                   int64         // BAOSHUI_MAX_BODY_BYTES
+	LogLevel                       string        // BAOSHUI_LOG_LEVEL
+	LogFormat                      string        // BAOSHUI_LOG_FORMAT
+	ShutdownTimeout                time.Duration // BAOSHUI_SHUTDOWN_TIMEOUT
 	// TombstoneRetention: BAOSHUI_SYNC_TOMBSTONE_RETENTION.
 	TombstoneRetention time.Duration
 	MaxBlobBytes       int64 // BAOSHUI_MAX_BLOB_BYTES
@@ -126,6 +129,8 @@ var settings = []setting{
 		c.LoginMaxFailures = n
 		return nil
 	}},
+	{"BAOSHUI_WRITE_RATE", "write-rate", "200", "writes (POST, PUT, PATCH, DELETE) per second a signed-in user may make, in bursts of 5 times as many; past it 429 with Retry-After (0: no limit)", rateFlag(func(c *Config) *float64 { return &c.WriteRate })},
+	{"BAOSHUI_WRITE_RATE_PER_ADDRESS", "write-rate-per-address", "0", "writes per second from one client address, in bursts of 5 times as many (0: no limit; behind a reverse proxy every client shares its address)", rateFlag(func(c *Config) *float64 { return &c.WriteRatePerAddress })},
 	{"BAOSHUI_LOGIN_LOCKOUT", "login-lockout", "15m", "how long an account stays locked after too many failed sign-ins (429 with Retry-After)", dur(func(c *Config) *time.Duration { return &c.LoginLockout })},
 	{"BAOSHUI_REFRESH_TTL", "refresh-ttl", "720h", "lifetime of refresh tokens", dur(func(c *Config) *time.Duration { return &c.RefreshTTL })},
 	{"BAOSHUI_MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted (413 beyond)", func(c *Config, v string) error {
@@ -285,3 +290,15 @@ func ConfigHelp() string {
 }
 
 func getenvOS(k string) string { return os.Getenv(k) }
+
+// rateFlag parses a rate in events per second, 0 to 1,000,000.
+func rateFlag(field func(c *Config) *float64) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1e6 || f != f {
+			return fmt.Errorf("want 0 to 1000000 per second, got %q", v)
+		}
+		*field(c) = f
+		return nil
+	}
+}
