@@ -55,6 +55,14 @@ func newLawRig(t *testing.T) *lawRig {
 		otherSup: anon.login("other-sup", "password-other-sup")}
 }
 
+// totals are the office's totals of the days [from, to).
+func (r *lawRig) totals(t *testing.T, from, to string) enforcement.Totals {
+	t.Helper()
+	var out struct{ Totals enforcement.Totals }
+	post(t, r.office, "GET", "/api/v1/reports/totals?from="+from+"&to="+to, nil, 200, &out)
+	return out.Totals
+}
+
 // post sends body and fails the test unless the answer has status want; it
 // decodes the answer into out (when not nil) and returns the problem type.
 func post(t *testing.T, c *client, method, path string, body any, want int, out any) string {
@@ -472,12 +480,7 @@ func TestCaseFromFieldRecord(t *testing.T) {
 	post(t, r.officer, "POST", "/api/v1/records", expelled("not-a-case", "town-gaoling", "", observed, 3), 201, nil)
 	day := observed.In(enforcement.Shanghai).Format(time.DateOnly)
 	end := time.Now().In(enforcement.Shanghai).AddDate(0, 0, 1).Format(time.DateOnly)
-	totals := func() enforcement.Totals {
-		t.Helper()
-		var out struct{ Totals enforcement.Totals }
-		post(t, r.office, "GET", "/api/v1/reports/totals?from="+day+"&to="+end, nil, 200, &out)
-		return out.Totals
-	}
+	totals := func() enforcement.Totals { t.Helper(); return r.totals(t, day, end) }
 	if got := totals(); got.CasesFiled != 1 || got.FinesFen != 0 {
 		t.Fatalf("before the procedure: %+v", got)
 	}
@@ -538,12 +541,7 @@ func TestCaseFiledAtTheOffice(t *testing.T) {
 	filed := time.Now().Add(-15 * 24 * time.Hour).Truncate(time.Second)
 	day := filed.In(enforcement.Shanghai).Format(time.DateOnly)
 	end := time.Now().In(enforcement.Shanghai).AddDate(0, 0, 1).Format(time.DateOnly)
-	totals := func() enforcement.Totals {
-		t.Helper()
-		var out struct{ Totals enforcement.Totals }
-		post(t, r.office, "GET", "/api/v1/reports/totals?from="+day+"&to="+end, nil, 200, &out)
-		return out.Totals
-	}
+	totals := func() enforcement.Totals { t.Helper(); return r.totals(t, day, end) }
 	post(t, r.sup, "POST", "/api/v1/cases", map[string]any{"id": "desk-0", "violation": "游泳", "party": map[string]string{"name": "周某"},
 		"filed_at": filed, "location": map[string]any{"type": "Point", "coordinates": []float64{200, 40}}}, 422, nil)
 	var k caseAnswer

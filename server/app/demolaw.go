@@ -53,10 +53,7 @@ func loadDemoLaw(ctx context.Context, a *App, y demo.Year) error {
 // confiscation, by the officer who confiscated it, and stores it at the
 // team's station the next morning.
 func demoCustody(ctx context.Context, a *App, y demo.Year) error {
-	names := map[string]string{}
-	for _, u := range y.Units {
-		names[u.ID] = u.Name
-	}
+	names := unitNames(y)
 	for _, r := range y.Records {
 		if r.Kind != enforcement.KindConfiscation || len(r.Officers) == 0 {
 			continue
@@ -102,10 +99,7 @@ func demoJointOperations(ctx context.Context, a *App, y demo.Year) error {
 	slices.SortFunc(keys, func(x, z key) int {
 		return cmp.Or(cmp.Compare(len(groups[z]), len(groups[x])), cmp.Compare(x.day, z.day), cmp.Compare(x.unit, z.unit))
 	})
-	units := map[string]string{}
-	for _, u := range y.Units {
-		units[u.ID] = u.Name
-	}
+	units := unitNames(y)
 	for i, k := range keys[:min(demoOperations, len(keys))] {
 		recs := groups[k]
 		o := campaigns.Operation{ID: fmt.Sprintf("demo-op-%d", i+1), Name: "保水联合执法行动（示意）", Campaign: demo.Campaign,
@@ -119,4 +113,13 @@ func demoJointOperations(ctx context.Context, a *App, y demo.Year) error {
 		}
 	}
 	return nil
+}
+
+// unitNames maps the demo year's unit ids to their names.
+func unitNames(y demo.Year) map[string]string {
+	names := make(map[string]string, len(y.Units))
+	for _, u := range y.Units {
+		names[u.ID] = u.Name
+	}
+	return names
 }

@@ -168,7 +168,7 @@ func (s *Service) Rules() cases.Rules { return s.rules }
 
 // now is the clock at the precision the store keeps (milliseconds, UTC),
 // so that a case reads the same before and after a restart.
-func (s *Service) now() time.Time { return s.opt.Now().UTC().Truncate(time.Millisecond) }
+func (s *Service) now() time.Time { return nowMs(s.opt.Now) }
 
 func instant(t time.Time) time.Time {
 	if t.IsZero() {

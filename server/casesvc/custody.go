@@ -187,12 +187,5 @@ func (c *Custody) Summary(f CustodyFilter) custody.Summary {
 	return custody.Summarize(items)
 }
 
-// Count is the number of items in custody records (every state).
-func (c *Custody) Count() int {
-	n := 0
-	c.items.each(func(custody.Item, int) { n++ })
-	return n
-}
-
 // nowMs is the clock at the precision the store keeps.
 func nowMs(now func() time.Time) time.Time { return now().UTC().Truncate(time.Millisecond) }
