@@ -9,21 +9,44 @@ NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
 # The GeoJSON checks need the npm test tools; they are installed when Node.js
 # is on the machine, and the tests skip them otherwise (CI requires them).
 NODE_TOOLS := $(if $(shell command -v node 2>/dev/null),npm)
+# The office console (server/console/web) is bundled by esbuild into
+# server/console/dist/app, which the binary embeds; without Node.js the
+# binary serves a placeholder page that says how to build it.
+CONSOLE_DIR    := server/console/web
+CONSOLE_STAMP  := $(CONSOLE_DIR)/node_modules/.package-lock.json
+CONSOLE_BUNDLE := server/console/dist/app/index.html
+CONSOLE_SRC    := $(wildcard $(CONSOLE_DIR)/src/*) $(CONSOLE_DIR)/index.html $(CONSOLE_DIR)/build.mjs
+CONSOLE        := $(if $(shell command -v node 2>/dev/null),console)
 
-.PHONY: run build test test-integration fuzz bench bench-cluster lint vet demo-data zones npm clean help
+.PHONY: run build console test-e2e test test-integration fuzz bench bench-cluster lint vet demo-data zones npm clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## build bin/baoshui
+build: $(CONSOLE) ## build bin/baoshui (with the console bundled when Node.js is on the machine)
 	$(GO) build -o $(BIN) ./server/cmd/baoshui
+
+console: $(CONSOLE_BUNDLE) ## bundle the office console (npm ci, esbuild) into server/console/dist/app
+
+$(CONSOLE_BUNDLE): $(CONSOLE_STAMP) $(CONSOLE_SRC)
+	cd $(CONSOLE_DIR) && node build.mjs
+
+$(CONSOLE_STAMP): $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	npm ci --prefix $(CONSOLE_DIR) --no-audit --no-fund
+
+test-e2e: console ## the console in headless Chromium (Debian's chromium; .ci/run installs it): screenshots in server/console/artifacts
+	BAOSHUI_E2E=1 $(GO) test -count=1 -run '^TestConsoleEndToEnd$$' -v -timeout 15m ./server/app
+
+bench-console: console ## the console's first map render in headless Chromium with the 2020 year (and the 1M store of DIR=… from -only startup)
+	$(GO) run ./server/bench/cmd/baoshui-bench -only console $${DIR:+-dir $$DIR}
 
 run: build ## start the whole system on embedded defaults: the 2020 demo year (127.0.0.1:8080) and simulated stations (MQTT 127.0.0.1:1884)
 	BAOSHUI_DEMO=$${BAOSHUI_DEMO:-1} BAOSHUI_STATIONS_FILE=$${BAOSHUI_STATIONS_FILE:-testdata/stations.json} \
 	BAOSHUI_SIMULATE=$${BAOSHUI_SIMULATE:-1} BAOSHUI_MQTT_ADDR=$${BAOSHUI_MQTT_ADDR:-127.0.0.1:1884} ./$(BIN) serve
 
-test: vet $(NODE_TOOLS) ## the unit suite with -race (no external service needed), then a short fuzz run
+test: vet $(NODE_TOOLS) $(CONSOLE) ## the unit suite with -race (no external service needed), then a short fuzz run
 	$(GO) test -race -short -count=1 $(PKGS)
+	$(if $(CONSOLE),node --test $(CONSOLE_DIR)/test/)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/enforcement
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sensors/ingest
 	$(GO) test -run='^$$' -fuzz='^FuzzTransition$$' -fuzztime=$(FUZZTIME) ./server/cases

@@ -70,7 +70,10 @@ type Deps struct {
 	// TombstoneRetention is published by /sync/limits (the record service
 	// applies it).
 	TombstoneRetention time.Duration
-	// Extra lets other packages add routes (the console, later issues).
+	// Console, when set, serves the office console at "/", its
+	// configuration at /console/config.json and its assets under /assets/.
+	Console http.Handler
+	// Extra lets other packages add routes (later issues).
 	Extra func(r *gin.Engine)
 }
 
@@ -217,6 +220,13 @@ func New(d Deps) http.Handler {
 		h := rt.handle
 		handlers = append(handlers, func(c *gin.Context) { h(s, c) })
 		r.Handle(rt.method, rt.path, handlers...)
+	}
+	if d.Console != nil {
+		h := gin.WrapH(d.Console)
+		for _, p := range []string{"/", "/index.html", "/console/config.json", "/assets/*file"} {
+			r.GET(p, h)
+			r.HEAD(p, h)
+		}
 	}
 	if d.Extra != nil {
 		d.Extra(r)

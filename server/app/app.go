@@ -30,6 +30,7 @@ import (
 	"github.com/baoshui/baoshui/server/blobs"
 	"github.com/baoshui/baoshui/server/cases"
 	"github.com/baoshui/baoshui/server/casesvc"
+	"github.com/baoshui/baoshui/server/console"
 	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
@@ -166,6 +167,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if err := a.startSensors(ctx); err != nil {
 		return nil, err
 	}
+	web, err := console.New(console.Options{TileURL: c.TileURL, TileAttribution: c.TileAttribution, TileSubdomains: c.TileSubdomains})
+	if err != nil {
+		return nil, err
+	}
 	engine := mobilesync.NewEngine(a.Store.Ledger(), &syncsvc.Applier{Records: a.Records, Accounts: a.Accounts, Now: time.Now},
 		syncsvc.Devices{Accounts: a.Accounts}, nil)
 	handler := api.New(api.Deps{Records: a.Records, Accounts: a.Accounts, Zones: a.Zones, Sync: engine, Signer: signer, Ping: a.Store.Ping,
@@ -174,7 +179,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 		Throttle:  auth.ThrottleOptions{MaxFailures: c.LoginMaxFailures, MaxFailuresPerClient: 4 * c.LoginMaxFailures, Lockout: c.LoginLockout},
 		Writes: api.WriteLimits{UserPerSecond: c.WriteRate, UserBurst: int(5 * c.WriteRate),
 			ClientPerSecond: c.WriteRatePerAddress, ClientBurst: int(5 * c.WriteRatePerAddress)},
-		IngestStats: a.ingestStats, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
+		IngestStats: a.ingestStats, Console: web, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxBlobBytes: c.MaxBlobBytes, TombstoneRetention: c.TombstoneRetention})
 	a.ln, err = net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen on %s: %w (set BAOSHUI_HTTP_ADDR or -http-addr to a free address)", c.HTTPAddr, err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/baoshui/baoshui/server/console"
 )
 
 // Config is the whole configuration of the server. Every field comes from a
@@ -57,7 +59,13 @@ type Config struct {
 	// CaseCatalogue: BAOSHUI_CASE_CATALOGUE, the file of violations, legal
 	// bases and discretion bands fines are checked against ("" = none).
 	CaseCatalogue string
-	Simulate      bool // BAOSHUI_SIMULATE
+	// TileURL, TileAttribution and TileSubdomains: BAOSHUI_TILE_URL,
+	// BAOSHUI_TILE_ATTRIBUTION, BAOSHUI_TILE_SUBDOMAINS, the raster base map
+	// the console draws beneath its vector layers ("" = none, no internet).
+	TileURL         string
+	TileAttribution string
+	TileSubdomains  string
+	Simulate        bool // BAOSHUI_SIMULATE
 	// SimulateSpeed: BAOSHUI_SIMULATE_SPEED, simulated seconds per second.
 	SimulateSpeed float64
 	// AlertClearAfter and AlertSilenceFactor: BAOSHUI_ALERT_CLEAR_AFTER,
@@ -162,6 +170,9 @@ var settings = []setting{
 	{"BAOSHUI_AUTHORITY_NAME", "authority-name", "密云区保水执法机关（示意，请配置）", "the deciding authority named on the publicity lists of penalty decisions", str(func(c *Config) *string { return &c.AuthorityName })},
 	{"BAOSHUI_AUTHORITY_CODE", "authority-code", "", "the deciding authority's unified social credit code (统一社会信用代码) on the publicity lists", str(func(c *Config) *string { return &c.AuthorityCode })},
 	{"BAOSHUI_CASE_CATALOGUE", "case-catalogue", "", "violations, legal bases and penalty discretion bands (JSON like the illustrative testdata/cases/catalogue.json; the official one comes from the office); when set, a fine outside its band needs a written justification", str(func(c *Config) *string { return &c.CaseCatalogue })},
+	{"BAOSHUI_TILE_URL", "tile-url", "", "raster tile URL template ({z}/{x}/{y}, optionally {s}) the console draws beneath its own vector layers, e.g. Tianditu's WGS-84 service; empty draws none and the console reaches no other host", str(func(c *Config) *string { return &c.TileURL })},
+	{"BAOSHUI_TILE_ATTRIBUTION", "tile-attribution", "", "attribution shown with BAOSHUI_TILE_URL's tiles", str(func(c *Config) *string { return &c.TileAttribution })},
+	{"BAOSHUI_TILE_SUBDOMAINS", "tile-subdomains", "", "values of {s} in BAOSHUI_TILE_URL, e.g. 01234567", str(func(c *Config) *string { return &c.TileSubdomains })},
 	{"BAOSHUI_STATIONS_FILE", "stations-file", "", "stations JSON (like testdata/stations.json) loaded when no station is registered yet", str(func(c *Config) *string { return &c.StationsFile })},
 	{"BAOSHUI_SIMULATE", "simulate", "0", "1 issues device credentials to every station and publishes simulated readings through the embedded broker (demonstrations only: it rotates the credentials)", boolean(func(c *Config) *bool { return &c.Simulate })},
 	{"BAOSHUI_SIMULATE_SPEED", "simulate-speed", "2880", "how fast BAOSHUI_SIMULATE replays the last day, in simulated seconds per second; once it reaches the present the stations report in real time", func(c *Config, v string) error {
@@ -242,6 +253,11 @@ func (c Config) Validate() error {
 	if c.TokenKey != "" {
 		if b, err := decodeKey(c.TokenKey); err != nil || len(b) < 32 {
 			errs = append(errs, "BAOSHUI_TOKEN_KEY: want at least 64 hex digits (32 bytes)")
+		}
+	}
+	if c.TileURL != "" {
+		if err := console.CheckTileURL(c.TileURL); err != nil {
+			errs = append(errs, "BAOSHUI_TILE_URL: "+err.Error())
 		}
 	}
 	switch c.LogLevel {

@@ -62,7 +62,7 @@ var (
 	mapQueries = flag.Int("map-queries", 400, "map requests per box, spread over 8 clients")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one, removed after)")
 	cpuProf    = flag.String("cpuprofile", "", "write a CPU profile of the record-creation phase to this file")
-	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest, alerts, readings-startup or cases")
+	only       = flag.String("only", "", "run only one part: create, startup, map, push, fleet, ingest, alerts, readings-startup, cases or console")
 	nCases     = flag.Int("cases", 100_000, "stored cases for -only cases")
 )
 
@@ -104,6 +104,9 @@ func main() {
 	if *only == "cases" {
 		benchCases(filepath.Join(dir, "cases"))
 	}
+	if *only == "console" {
+		benchConsole(dir)
+	}
 }
 
 func must(err error) {
@@ -116,7 +119,7 @@ func must(err error) {
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func config(dir, addr string, demoYear bool) app.Config {
-	args := []string{"-data-dir", dir, "-http-addr", addr, "-bootstrap-admin", "root:root-password"}
+	args := []string{"-data-dir", dir, "-http-addr", addr, "-mqtt-addr", "off", "-bootstrap-admin", "root:root-password"}
 	if demoYear {
 		args = append(args, "-demo", "1")
 	}
