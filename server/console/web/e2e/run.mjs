@@ -19,6 +19,7 @@ const out = process.env.BAOSHUI_ARTIFACTS || 'artifacts';
 const password = process.env.BAOSHUI_PASSWORD || 'baoshui2020';
 const office = process.env.BAOSHUI_OFFICE || 'office';
 const officer = process.env.BAOSHUI_OFFICER || 'officer-gaoling-1';
+const supervisor = process.env.BAOSHUI_SUPERVISOR || 'supervisor-gaoling';
 const expect = process.env.BAOSHUI_EXPECT ? JSON.parse(process.env.BAOSHUI_EXPECT) : null;
 const photoRecord = process.env.BAOSHUI_PHOTO_RECORD || '';
 const benchRuns = Number(process.env.BAOSHUI_E2E_BENCH || 0);
@@ -330,6 +331,17 @@ if (benchRuns > 0) {
   }
   await op.screenshot({ path: path.join(out, 'officer-denied.png') });
   step('officer denied');
+
+  // ---- a supervisor sees the map of their own subtree only ----
+  const sp = await newPage({ width: 1366, height: 768 }, 'supervisor');
+  const sv = await nextIncidents(sp, () => signIn(sp, supervisor));
+  const svDrawn = await drawnCounts(sp);
+  const svAPI = await apiGet(await apiToken(supervisor), sv.url);
+  const officeSame = await apiGet(token, sv.url);
+  assert.equal(svDrawn.sum, svAPI.numberMatched, 'the map of a supervisor adds up to their own API answer');
+  assert.ok(svAPI.numberMatched > 0 && svAPI.numberMatched < officeSame.numberMatched, 'a supervisor sees less than the office');
+  await sp.screenshot({ path: path.join(out, 'supervisor-map.png') });
+  step('supervisor scoped', { supervisor: svAPI.numberMatched, office: officeSame.numberMatched });
 }
 
 await browser.close();

@@ -289,7 +289,7 @@ export function mount(el, ctx) {
         r.case_no ? row(t('rec.case_no'), r.case_no) : null,
         r.violation ? row(t('rec.violation'), r.violation) : null,
         r.fine_fen ? row(t('rec.fine'), yuan(r.fine_fen)) : null,
-        r.status ? row(t('rec.status'), r.status) : null,
+        r.status ? row(t('rec.status'), t('status.' + r.status)) : null,
         r.note ? row(t('rec.note'), r.note) : null,
       ),
       r.items && r.items.length

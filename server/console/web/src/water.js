@@ -124,7 +124,7 @@ export function mount(el, ctx) {
     const own = st.params || [];
     if (!state.param || !own.includes(state.param)) state.param = own.includes('tp_mg_l') ? 'tp_mg_l' : own[0];
     const paramSel = h('select#w-param', own.map((p) => h('option', { value: p, selected: p === state.param }, name(byId.get(p) || { name: p }))));
-    const periodSel = h('select#w-period', [1, 7, 30].map((d) => h('option', { value: d, selected: d === state.days }, t('water.period.' + d))));
+    const periodSel = h('select#w-period', [1, 7, 30, 90, 365].map((d) => h('option', { value: d, selected: d === state.days }, t('water.period.' + d))));
     const change = () => {
       state.param = paramSel.value;
       state.days = Number(periodSel.value);
