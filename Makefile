@@ -18,7 +18,7 @@ CONSOLE_BUNDLE := server/console/dist/app/index.html
 CONSOLE_SRC    := $(wildcard $(CONSOLE_DIR)/src/*) $(CONSOLE_DIR)/index.html $(CONSOLE_DIR)/build.mjs
 CONSOLE        := $(if $(shell command -v node 2>/dev/null),console)
 
-.PHONY: run build console test-e2e test test-integration fuzz bench bench-cluster lint vet demo-data zones npm clean help
+.PHONY: run build console test-e2e test test-integration fuzz bench bench-cluster load lint vet demo-data zones npm clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ fuzz: ## fuzz the record decoder, the MQTT payload parser, the stations file, th
 
 bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes at that size)
 	$(GO) run ./server/bench/cmd/baoshui-bench -records $${RECORDS:-1000000}
+
+load: build ## 60 s of mixed load on a fresh demo server (50 phones pushing, 20 office users, 12 stations publishing every second): load-report.md
+	$(GO) run ./server/bench/cmd/baoshui-load -bin $(BIN) -duration $${DURATION:-60s} -officers $${OFFICERS:-50} -browsers $${BROWSERS:-20} \
+	  -stations $${STATIONS:-12} -publish-interval $${PUBLISH_INTERVAL:-1s} -out load-report.md
 
 bench-cluster: npm ## Go clustering beside supercluster (npm) on the same 1,000,000 points
 	BAOSHUI_COMPARE_SUPERCLUSTER=1 $(GO) test -count=1 -run TestClusterVersusSupercluster -v -timeout 20m ./geo

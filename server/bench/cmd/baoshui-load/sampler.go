@@ -1,0 +1,144 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// sample is one scrape of the server's /metrics.
+type sample struct {
+	at         time.Time
+	rss        float64 // process_resident_memory_bytes
+	cpu        float64 // process_cpu_seconds_total
+	goroutines float64 // go_goroutines
+	gomaxprocs float64 // go_sched_gomaxprocs_threads (0 when not exported)
+	hwm        int64   // VmHWM of a server started here (0 otherwise)
+}
+
+// sampler scrapes the server's process figures.
+type sampler struct {
+	api     *apiClient
+	pid     int // of a server started here, for VmHWM; 0 otherwise
+	mu      sync.Mutex
+	samples []sample
+	failed  int
+}
+
+func newSampler(api *apiClient, pid int) *sampler { return &sampler{api: api, pid: pid} }
+
+// sample scrapes once.
+func (s *sampler) sample() error {
+	m, err := s.api.metrics()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.failed++
+		return err
+	}
+	x := sample{at: time.Now(), rss: m["process_resident_memory_bytes"], cpu: m["process_cpu_seconds_total"],
+		goroutines: m["go_goroutines"], gomaxprocs: m["go_sched_gomaxprocs_threads"]}
+	if s.pid > 0 {
+		_, x.hwm = procStatus(s.pid)
+	}
+	s.samples = append(s.samples, x)
+	return nil
+}
+
+// every scrapes every d until the returned function is called.
+func (s *sampler) every(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = s.sample()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// Resources are the server's process figures over the load.
+type Resources struct {
+	Samples, Failed                 int
+	RSSStart, RSSPeak, RSSEnd       float64 // bytes
+	HWMStart, HWMEnd                int64   // VmHWM, bytes (a server started here)
+	CPUSeconds                      float64
+	Wall                            time.Duration // between the first and the last sample
+	GoroutinesStart, GoroutinesPeak float64
+	GoroutinesEnd                   float64
+	ServerGOMAXPROCS                float64
+}
+
+// AvgCores is the CPU time used per wall-clock second.
+func (r Resources) AvgCores() float64 {
+	if r.Wall <= 0 {
+		return 0
+	}
+	return r.CPUSeconds / r.Wall.Seconds()
+}
+
+func (s *sampler) summary() Resources {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var r Resources
+	r.Samples, r.Failed = len(s.samples), s.failed
+	if len(s.samples) == 0 {
+		return r
+	}
+	first, last := s.samples[0], s.samples[len(s.samples)-1]
+	r.RSSStart, r.RSSEnd, r.HWMStart, r.HWMEnd = first.rss, last.rss, first.hwm, last.hwm
+	r.CPUSeconds, r.Wall = last.cpu-first.cpu, last.at.Sub(first.at)
+	r.GoroutinesStart, r.GoroutinesEnd, r.ServerGOMAXPROCS = first.goroutines, last.goroutines, last.gomaxprocs
+	for _, x := range s.samples {
+		r.RSSPeak = max(r.RSSPeak, x.rss)
+		r.GoroutinesPeak = max(r.GoroutinesPeak, x.goroutines)
+	}
+	return r
+}
+
+// memTotal is the machine's memory in bytes (0 when unknown).
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n << 10
+		}
+	}
+	return 0
+}
+
+// loadAvg is the first three fields of /proc/loadavg ("" when unknown).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// ownCPU is the CPU time (user and system) this process has used.
+func ownCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
