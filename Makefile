@@ -45,7 +45,7 @@ run: build ## start the whole system on embedded defaults: the 2020 demo year (1
 	BAOSHUI_SIMULATE=$${BAOSHUI_SIMULATE:-1} BAOSHUI_MQTT_ADDR=$${BAOSHUI_MQTT_ADDR:-127.0.0.1:1884} ./$(BIN) serve
 
 test: vet $(NODE_TOOLS) $(CONSOLE) ## the unit suite with -race (no external service needed), then a short fuzz run
-	$(GO) test -race -short -count=1 $(PKGS)
+	$(GO) test -race -short -count=1 -timeout 20m $(PKGS)
 	$(if $(CONSOLE),node --test $(CONSOLE_DIR)/test/)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/enforcement
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sensors/ingest

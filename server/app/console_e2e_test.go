@@ -18,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/baoshui/baoshui/server/app"
 	"github.com/baoshui/baoshui/server/console"
 	"github.com/baoshui/baoshui/server/demo"
+	"github.com/baoshui/baoshui/server/monitoring"
 )
 
 // requireBrowser skips the test unless BAOSHUI_E2E=1, and then fails it when
@@ -69,13 +71,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 		"-simulate", "1", "-simulate-speed", "20000"))
 	office := newClient(t, a.URL()).login("office", demo.Password)
 
-	// Wait for the simulator to have replayed its day and opened an alert,
-	// so the water page has a chart to draw and an alert to acknowledge.
-	waitFor(t, 3*time.Minute, "an open alert from the simulated rain", func() bool {
-		var al struct{ Alerts []struct{ ID string } }
-		office.do("GET", "/api/v1/alerts?state=open", nil, &al)
-		return len(al.Alerts) > 0
-	})
+	// The simulator gives the charts their day of readings. An alert that
+	// stays open comes from a station of our own, which publishes three
+	// readings worse than Class V over the embedded broker and then nothing.
+	waitFor(t, 3*time.Minute, "the simulator's readings", func() bool { return samples(office, "res-dam") > 10 })
+	alertStation := openAlert(t, a)
 
 	// A record of today with a photo, for the popup's thumbnail; today, so
 	// that the 2020 totals do not change.
@@ -116,7 +116,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "e2e/run.mjs")
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BAOSHUI_URL="+a.URL(), "BAOSHUI_ARTIFACTS="+artifacts,
-		"BAOSHUI_PASSWORD="+demo.Password, "BAOSHUI_EXPECT="+string(expectJSON), "BAOSHUI_PHOTO_RECORD="+recID)
+		"BAOSHUI_PASSWORD="+demo.Password, "BAOSHUI_EXPECT="+string(expectJSON), "BAOSHUI_PHOTO_RECORD="+recID,
+		"BAOSHUI_ALERT_STATION="+alertStation)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser run:\n%s", out)
 	if err != nil {
@@ -173,6 +174,46 @@ func TestConsoleEndToEnd(t *testing.T) {
 			t.Errorf("screenshot %s: %v", shot, err)
 		}
 	}
+}
+
+// openAlert registers a station, publishes three readings with total
+// phosphorus worse than Class V as its device, waits for the exceedance
+// alert and returns the station's id.
+func openAlert(t *testing.T, a *app.App) string {
+	t.Helper()
+	root := newClient(t, a.URL()).login("admin", demo.Password)
+	const id = "e2e-alert"
+	body := `{"id":"e2e-alert","name":"端到端测试站","name_en":"end-to-end test station","location":{"type":"Point","coordinates":[116.96,40.52]},` +
+		`"water_body":"reservoir","target_class":"II","params":["ph","do_mg_l","codmn_mg_l","nh3n_mg_l","tp_mg_l"],"interval":"PT5M"}`
+	if st, b, _ := root.raw("POST", "/api/v1/stations", body); st != 201 {
+		t.Fatalf("station: %d %s", st, b)
+	}
+	var cred monitoring.IssuedCredential
+	if st := root.do("POST", "/api/v1/stations/"+id+"/credentials", nil, &cred); st != 201 {
+		t.Fatalf("credential: %d", st)
+	}
+	opts := paho.NewClientOptions().AddBroker("tcp://" + a.Broker.Addr()).SetClientID("dev-" + id).
+		SetUsername(cred.Username).SetPassword(cred.Password).SetProtocolVersion(4)
+	c := paho.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	now := time.Now().Truncate(time.Second)
+	for i := 3; i >= 1; i-- {
+		tok := c.Publish("baoshui/v1/stations/"+id+"/readings", 1, false, readingJSON(now.Add(-time.Duration(i)*5*time.Minute), 0.35))
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	waitFor(t, 30*time.Second, "the exceedance alert", func() bool {
+		var al struct {
+			Alerts []struct{ Station, Kind string }
+		}
+		root.do("GET", "/api/v1/alerts?state=open&station="+id, nil, &al)
+		return len(al.Alerts) > 0
+	})
+	return id
 }
 
 // testPNG is a small striped picture, as a phone's photo stands in for.

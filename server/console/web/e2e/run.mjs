@@ -22,6 +22,7 @@ const officer = process.env.BAOSHUI_OFFICER || 'officer-gaoling-1';
 const supervisor = process.env.BAOSHUI_SUPERVISOR || 'supervisor-gaoling';
 const expect = process.env.BAOSHUI_EXPECT ? JSON.parse(process.env.BAOSHUI_EXPECT) : null;
 const photoRecord = process.env.BAOSHUI_PHOTO_RECORD || '';
+const alertStation = process.env.BAOSHUI_ALERT_STATION || '';
 const benchRuns = Number(process.env.BAOSHUI_E2E_BENCH || 0);
 const executablePath = process.env.BAOSHUI_CHROMIUM || '/usr/bin/chromium';
 const timeout = 30000;
@@ -74,9 +75,11 @@ function watch(page, label) {
   });
 }
 
+const pages = [];
 async function newPage(viewport, label) {
   const ctx = await browser.newContext({ viewport, acceptDownloads: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await ctx.newPage();
+  pages.push([label, page]);
   page.setDefaultTimeout(timeout);
   watch(page, label);
   return page;
@@ -119,6 +122,17 @@ async function firstRender(page) {
     return m ? m.startTime : null;
   });
 }
+
+// On a failure every open page is photographed before the run ends.
+process.on('uncaughtException', async (err) => {
+  console.error(err);
+  for (const [label, page] of pages) {
+    await page.screenshot({ path: path.join(out, `failure-${label}.png`) }).catch(() => {});
+    console.error(`failure-${label}.png: ${page.url()}`);
+  }
+  await writeFile(path.join(out, 'results.json'), JSON.stringify({ ...results, problems, error: String(err) }, null, 2)).catch(() => {});
+  process.exit(1);
+});
 
 if (benchRuns > 0) {
   const page = await newPage({ width: 1366, height: 768 }, 'bench');
@@ -280,7 +294,8 @@ if (benchRuns > 0) {
     const s = stations.stations.find((x) => x.id === sid);
     if (s.latest && s.latest.assessment_class) assert.ok(cls, 'a badge for ' + sid);
   }
-  const withData = stations.stations.find((s) => s.latest) || stations.stations[0];
+  // A simulated station: a day of readings to draw.
+  const withData = stations.stations.find((s) => s.latest && s.id !== alertStation) || stations.stations[0];
   await page.click(`#stations tr[data-station="${withData.id}"] a`);
   await page.waitForSelector('#chart svg polyline.mean');
   const bands = await page.$$eval('#chart svg rect.band', (rs) => rs.map((r) => r.dataset.class));
@@ -288,15 +303,26 @@ if (benchRuns > 0) {
   await page.selectOption('#w-period', '7');
   await page.waitForSelector('#chart svg polyline.mean');
   const openAlerts = await page.$$eval('#alerts li[data-alert]', (ls) => ls.length);
-  const ackable = await page.$('#alerts li[data-alert] button');
+  if (alertStation) {
+    await page.waitForSelector(`#alerts li[data-alert^="${alertStation}:"] button`);
+  }
+  const ackable = await page.$(alertStation ? `#alerts li[data-alert^="${alertStation}:"] button` : '#alerts li[data-alert] button');
   let acked = null;
   if (ackable) {
-    acked = await page.$eval('#alerts li[data-alert]:has(button)', (l) => l.dataset.alert);
+    acked = await ackable.evaluate((b) => b.closest('li').dataset.alert);
     await Promise.all([page.waitForResponse((r) => r.url().includes('/ack') && r.status() === 200), ackable.click()]);
     await page.waitForFunction((a) => !document.querySelector(`#alerts li[data-alert="${a}"] button`), acked);
     const after = await apiGet(token, '/api/v1/alerts');
     const a = after.alerts.find((x) => x.id === acked);
     assert.equal(a && a.acked_by, office, 'the alert is acknowledged by the office');
+  }
+  if (alertStation) {
+    // The alerting station's own page: its few readings, above Class V.
+    await page.goto(base + '/#/water/' + alertStation);
+    // Equal readings draw a flat line, which has no height to be "visible".
+    await page.waitForSelector('#chart svg polyline.mean[data-points="3"]', { state: 'attached' });
+    const worst = await page.$eval('#station h2 .class-badge', (b) => b.dataset.class);
+    assert.equal(worst, '劣V', 'the alerting station is worse than Class V');
   }
   step('water quality', { station: withData.id, bands, open_alerts: openAlerts, acked });
   await page.screenshot({ path: path.join(out, 'water.png'), fullPage: true });

@@ -34,11 +34,19 @@ export function route() {
   return { page, rest, params: new URLSearchParams(qs || '') };
 }
 
-// navigate replaces the current view's query without adding history.
+// shown is the hash the current view was rendered for or last wrote.
+let shown = '';
+
+// setQuery replaces the current view's query without adding history. A
+// view's late answer must not overwrite a navigation that happened since
+// (the hashchange event may not have run yet), so it writes only while the
+// hash is still the one it owns.
 export function setQuery(params) {
+  if (location.hash !== shown) return;
   const r = route();
   const qs = params.toString();
   history.replaceState(null, '', '#/' + [r.page, ...r.rest].join('/') + (qs ? '?' + qs : ''));
+  shown = location.hash;
 }
 
 function header(me) {
@@ -106,6 +114,7 @@ function render() {
     location.replace('#/' + (first ? first.id : 'denied'));
     return;
   }
+  shown = location.hash;
   const page = pages.find((p) => p.id === r.page);
   const body = h('main.page');
   clear(root, header(me), body);

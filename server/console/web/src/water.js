@@ -168,7 +168,10 @@ export function mount(el, ctx) {
       }
       if (!alive) return;
       const series = s.params && s.params[state.param];
-      const buckets = ((series && series.buckets) || []).filter((b) => b.count > 0);
+      // Short periods come as raw points, longer ones as buckets.
+      const buckets = series && series.points
+        ? series.points.map((p) => ({ start: p.ts, count: 1, min: p.value, max: p.value, mean: p.value }))
+        : ((series && series.buckets) || []).filter((b) => b.count > 0);
       if (!buckets.length) {
         clear(chartBox, h('p.muted', t('water.nodata')));
         return;
