@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baoshui/baoshui/server/app"
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/enforcement"
 )
@@ -23,6 +24,7 @@ type fixture struct {
 	dir                                          string
 	anon, admin, office, supA, offA, offA2, offB *client
 	device                                       *client
+	app                                          *app.App
 }
 
 // newFixture starts a server (extra: more configuration flags) with units,
@@ -31,7 +33,7 @@ func newFixture(t *testing.T, extra ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	a := start(t, testConfig(t, dir, extra...))
-	f := &fixture{base: a.URL(), dir: dir, anon: newClient(t, a.URL())}
+	f := &fixture{base: a.URL(), dir: dir, anon: newClient(t, a.URL()), app: a}
 	f.admin = f.anon.login("root", "root-password")
 	for _, u := range []enforcement.Unit{
 		{ID: "miyun", Name: "密云区保水大队", Tier: "district"},
