@@ -18,14 +18,18 @@ import (
 	"github.com/baoshui/baoshui/server/store"
 )
 
-// cutProxy forwards TCP connections to a backend until cut: then it drops
-// every open connection and closes each new one at once, as a store behind
-// a failed network link looks to its clients, until restored.
+// cutProxy forwards TCP connections to a backend until cut. Cut with
+// refuse, it drops every open connection and closes each new one at once,
+// as a store whose process died looks to its clients; cut without, it is a
+// black hole: connections stay open and whatever is sent is swallowed
+// without an answer, as behind a failed link. Restored, it closes the
+// connections it held and forwards new ones again.
 type cutProxy struct {
 	ln      net.Listener
 	backend string
 	mu      sync.Mutex
 	down    bool
+	refuse  bool
 	conns   map[net.Conn]bool
 }
 
@@ -36,7 +40,7 @@ func newCutProxy(t *testing.T, backend string) *cutProxy {
 		t.Fatal(err)
 	}
 	p := &cutProxy{ln: ln, backend: backend, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.cut() })
+	t.Cleanup(func() { ln.Close(); p.closeAll() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -51,22 +55,31 @@ func newCutProxy(t *testing.T, backend string) *cutProxy {
 
 func (p *cutProxy) serve(c net.Conn) {
 	p.mu.Lock()
-	if p.down {
+	if p.down && p.refuse {
 		p.mu.Unlock()
 		c.Close()
 		return
 	}
-	b, err := net.Dial("tcp", p.backend)
-	if err != nil {
-		p.mu.Unlock()
-		c.Close()
-		return
+	p.conns[c] = true
+	var b net.Conn
+	if !p.down {
+		var err error
+		if b, err = net.Dial("tcp", p.backend); err != nil {
+			delete(p.conns, c)
+			p.mu.Unlock()
+			c.Close()
+			return
+		}
+		p.conns[b] = true
 	}
-	p.conns[c], p.conns[b] = true, true
 	p.mu.Unlock()
+	if b == nil { // a connection into the black hole
+		_, _ = io.Copy(io.Discard, c)
+		return
+	}
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(b, c); done <- struct{}{} }()
-	go func() { io.Copy(c, b); done <- struct{}{} }()
+	go func() { p.forward(b, c); done <- struct{}{} }()
+	go func() { p.forward(c, b); done <- struct{}{} }()
 	<-done
 	c.Close()
 	b.Close()
@@ -76,24 +89,58 @@ func (p *cutProxy) serve(c net.Conn) {
 	p.mu.Unlock()
 }
 
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
+// forward copies src to dst, swallowing what arrives while the proxy is a
+// black hole.
+func (p *cutProxy) forward(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			hole := p.down
+			p.mu.Unlock()
+			if !hole {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
+func (p *cutProxy) cut(refuse bool) {
+	p.mu.Lock()
+	p.down, p.refuse = true, refuse
+	p.mu.Unlock()
+	if refuse {
+		p.closeAll()
+	}
+}
+
+// restore ends the outage; the connections held through it are closed, as
+// their peers would have given up on them.
 func (p *cutProxy) restore() {
+	p.closeAll()
 	p.mu.Lock()
 	p.down = false
 	p.mu.Unlock()
 }
 
+func (p *cutProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
 // TestStoreOutage is the drill of a store that cannot be reached for 30 s
-// (BAOSHUI_OUTAGE overrides the length): the server runs on a store it
-// reaches through a proxy, which is cut. During the outage a write answers
+// (BAOSHUI_OUTAGE overrides the length), once refusing connections and once
+// a black hole: the server runs on a store it reaches through a proxy,
+// which is cut. During the outage a write answers
 // 503 with Retry-After (never a 500, never a hang), /readyz reports the
 // store, and a station's reading published at QoS 1 stays unacknowledged.
 // When the link returns, everything recovers without a restart: the
@@ -111,6 +158,13 @@ func TestStoreOutage(t *testing.T) {
 		}
 		outage = d
 	}
+	for _, refuse := range []bool{true, false} {
+		name := map[bool]string{true: "refused", false: "black hole"}[refuse]
+		t.Run(name, func(t *testing.T) { storeOutage(t, outage, refuse) })
+	}
+}
+
+func storeOutage(t *testing.T, outage time.Duration, refuse bool) {
 	ctx := context.Background()
 	backing, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -141,7 +195,7 @@ func TestStoreOutage(t *testing.T) {
 	}
 	defer mq.Disconnect(100)
 
-	px.cut()
+	px.cut(refuse)
 	cutAt := time.Now()
 	st, b, h := f.offA.raw("POST", "/api/v1/records", rec("during-outage", "town-a", 3))
 	var p problem
