@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -470,7 +471,7 @@ func (in *Ingest) subscribe(c paho.Client) (present bool, err error) {
 	if err := tok.Error(); err != nil {
 		return false, fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
 	}
-	q, ok := tok.(*paho.SubscribeToken).Result()[in.cfg.Topic]
+	q, ok := tok.(*paho.SubscribeToken).Result()[resultKey(in.cfg.Topic)]
 	switch {
 	case !ok:
 		return false, fmt.Errorf("subscribe to %s: no answer from the broker for the filter", in.cfg.Topic)
@@ -479,6 +480,17 @@ func (in *Ingest) subscribe(c paho.Client) (present bool, err error) {
 			in.cfg.Topic, q, QoS, in.cfg.Username)
 	}
 	return true, nil
+}
+
+// resultKey is the filter as paho keys its subscription result: without
+// the $share/{group}/ of a shared subscription or the $queue/ prefix.
+func resultKey(filter string) string {
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		if _, f, ok := strings.Cut(rest, "/"); ok {
+			return f
+		}
+	}
+	return strings.TrimPrefix(filter, "$queue/")
 }
 
 // SetStations replaces the registered stations; messages handled from now

@@ -289,14 +289,18 @@ func (r *sensorRig) start(t *testing.T) {
 	if err := r.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the server to be ready", func() bool {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get("http://" + r.httpAddr + "/readyz")
-		if err != nil {
-			return false
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the server to be ready; its log:\n%s", r.log())
+		}
+	}
 }
 
 func (r *sensorRig) kill(t *testing.T) {
