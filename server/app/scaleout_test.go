@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,23 +14,17 @@ import (
 	"time"
 
 	"github.com/baoshui/baoshui/server/internal/mosquittotest"
+	"github.com/baoshui/baoshui/server/internal/observe"
 	"github.com/baoshui/baoshui/server/store"
 )
 
-// metric reads one unlabelled counter or gauge from a server's /metrics.
+// metric reads one unlabelled counter or gauge from a server's /metrics,
+// or -1 when the server does not answer.
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
+	m, err := observe.Metrics(nil, base)
+	if v, ok := m[name]; err == nil && ok {
+		return v
 	}
 	return -1
 }

@@ -20,6 +20,7 @@ import (
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
 	"github.com/baoshui/baoshui/mobile-sync/client"
+	"github.com/baoshui/baoshui/server/internal/observe"
 )
 
 var (
@@ -163,13 +164,13 @@ func benchFleet(dir string) {
 			case <-stop:
 				return
 			case <-time.After(200 * time.Millisecond):
-				if rss, _ := procMem(cmd.Process.Pid); rss > peak.Load() {
+				if rss, _ := observe.Memory(cmd.Process.Pid); rss > peak.Load() {
 					peak.Store(rss)
 				}
 			}
 		}
 	}()
-	_, hwm0 := procMem(cmd.Process.Pid)
+	_, hwm0 := observe.Memory(cmd.Process.Pid)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -193,7 +194,7 @@ func benchFleet(dir string) {
 	wg.Wait()
 	took := time.Since(t0)
 	close(stop)
-	_, hwm := procMem(cmd.Process.Pid)
+	_, hwm := observe.Memory(cmd.Process.Pid)
 	for _, c := range phones {
 		q, err := c.Queue()
 		must(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/baoshui/baoshui/sensors"
 	"github.com/baoshui/baoshui/server/app"
+	"github.com/baoshui/baoshui/server/internal/observe"
 	"github.com/baoshui/baoshui/server/store"
 )
 
@@ -145,25 +145,8 @@ func (t *sensorTarget) call(method, path string, body, out any) int {
 
 // metrics scrapes /metrics into name (with its labels) → value.
 func (t *sensorTarget) metrics() map[string]float64 {
-	resp, err := http.Get(t.base + "/metrics")
+	m, err := observe.Metrics(nil, t.base)
 	must(err)
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
 	return m
 }
 
@@ -331,7 +314,7 @@ func benchIngest(dir string) {
 	took := time.Duration(storedAt.Load())
 	srvCPU, own := procCPU(t.pid)-srvCPU0, ownCPU()-ownCPU0
 	m := t.metrics()
-	_, hwm := procMem(t.pid)
+	_, hwm := observe.Memory(t.pid)
 	for _, c := range clients {
 		c.Disconnect(250)
 	}
@@ -556,7 +539,7 @@ func benchAlerts(dir string) {
 	}
 	time.Sleep(200 * time.Millisecond) // the last clears
 	m := t.metrics()
-	_, hwm := procMem(t.pid)
+	_, hwm := observe.Memory(t.pid)
 	for _, c := range clients {
 		c.Disconnect(250)
 	}

@@ -34,7 +34,6 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +48,7 @@ import (
 	"github.com/baoshui/baoshui/server/auth"
 	"github.com/baoshui/baoshui/server/demo"
 	"github.com/baoshui/baoshui/server/enforcement"
+	"github.com/baoshui/baoshui/server/internal/observe"
 	"github.com/baoshui/baoshui/server/records"
 	"github.com/baoshui/baoshui/server/store"
 	"github.com/baoshui/baoshui/server/zones"
@@ -397,7 +397,7 @@ func benchStartupAndTotals(dir string, year demo.Year) {
 		lat = append(lat, time.Since(t))
 	}
 	mapLines := benchMap(base, tok)
-	rss2, _ := procMem(cmd.Process.Pid)
+	rss2, _ := observe.Memory(cmd.Process.Pid)
 	warm.stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	p50, p95 := lat[len(lat)/2], lat[len(lat)*95/100]
@@ -492,7 +492,7 @@ func (s *server) waitReady(t0 time.Time, limit time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.ready = time.Since(t0)
-	s.rss, s.hwm = procMem(s.cmd.Process.Pid)
+	s.rss, s.hwm = observe.Memory(s.cmd.Process.Pid)
 }
 
 // benchStations returns n copies of testdata/stations.json's res-dam,
@@ -536,27 +536,6 @@ func freeAddr() string {
 	must(err)
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// procMem returns the resident and peak resident memory of a process, in bytes.
-func procMem(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			switch f[0] {
-			case "VmRSS:":
-				rss = n << 10
-			case "VmHWM:":
-				hwm = n << 10
-			}
-		}
-	}
-	return rss, hwm
 }
 
 func login(base, user, password string) string {
@@ -639,7 +618,7 @@ func benchMapOnly(dir string) {
 	srv := startServer(bin, dir)
 	tok := login(srv.base, "office", demo.Password)
 	lines := benchMap(srv.base, tok)
-	rss, _ := procMem(srv.cmd.Process.Pid)
+	rss, _ := observe.Memory(srv.cmd.Process.Pid)
 	srv.stop()
 	st, err := store.Open(ctx, store.Config{DataDir: dir, Logger: quiet()})
 	must(err)

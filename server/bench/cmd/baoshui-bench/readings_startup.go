@@ -22,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/server/internal/observe"
 	"github.com/baoshui/baoshui/server/monitoring"
 	"github.com/baoshui/baoshui/server/store"
 )
@@ -194,7 +195,7 @@ func benchReadingsStartup(dir string) {
 	rq34 := url.Values{"from": {now.Add(-34 * 24 * time.Hour).Format(time.RFC3339)}, "to": q["to"], "max_points": {"500"}}
 	readings34 := get("/api/v1/stations/bench-001/readings?" + rq34.Encode())
 	quality := get("/api/v1/stations/bench-001/quality?" + q.Encode())
-	rss2, hwm2 := procMem(cmd.Process.Pid)
+	rss2, hwm2 := observe.Memory(cmd.Process.Pid)
 	srv.stop()
 	<-logDone
 

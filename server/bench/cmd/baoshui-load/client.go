@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/baoshui/baoshui/server/internal/observe"
 )
 
 // apiClient talks HTTP to the server under load and records the timing of
@@ -200,21 +201,5 @@ func (c *apiClient) metrics() (map[string]float64, error) {
 	if resp.StatusCode != 200 {
 		return nil, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
 	}
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
-	return m, sc.Err()
+	return observe.ParseMetrics(resp.Body)
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/baoshui/baoshui/server/internal/observe"
 )
 
 // sample is one scrape of the server's /metrics.
@@ -42,7 +44,7 @@ func (s *sampler) sample() error {
 	x := sample{at: time.Now(), rss: m["process_resident_memory_bytes"], cpu: m["process_cpu_seconds_total"],
 		goroutines: m["go_goroutines"], gomaxprocs: m["go_sched_gomaxprocs_threads"]}
 	if s.pid > 0 {
-		_, x.hwm = procStatus(s.pid)
+		_, x.hwm = observe.Memory(s.pid)
 	}
 	s.samples = append(s.samples, x)
 	return nil
