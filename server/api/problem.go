@@ -76,6 +76,7 @@ var (
 	pTooLarge      = problemKind{"body-too-large", "The request body is too large", http.StatusRequestEntityTooLarge}
 	pMediaType     = problemKind{"unsupported-media-type", "Send application/json", http.StatusUnsupportedMediaType}
 	pUnavailable   = problemKind{"unavailable", "The store is unavailable; retry later", http.StatusServiceUnavailable}
+	pStorageFull   = problemKind{"storage-full", "The store's disk is full; retry later", http.StatusServiceUnavailable}
 	pInternal      = problemKind{"internal", "Internal error", http.StatusInternalServerError}
 	problemPrefix  = "/problems/"
 )
@@ -102,6 +103,7 @@ var errorTable = []struct {
 	{enforcement.ErrConflict, pConflict},
 	{enforcement.ErrExists, pExists},
 	{enforcement.ErrForbidden, pForbidden},
+	{enforcement.ErrStorageFull, pStorageFull}, // before ErrUnavailable, which it wraps
 	{enforcement.ErrUnavailable, pUnavailable},
 }
 

@@ -1,6 +1,9 @@
 package enforcement
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The error kinds that cross package boundaries. Adapters wrap them (the store
 // returns ErrNotFound, ErrExists and ErrUnavailable), services return them,
@@ -17,6 +20,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnavailable: a dependency (the store) cannot be reached now; retry.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrStorageFull: the store's disk is full. It is a kind of
+	// ErrUnavailable (errors.Is holds for both): retry once space returns.
+	ErrStorageFull = fmt.Errorf("the store's disk is full: %w", ErrUnavailable)
 	// ErrInvalid: the input breaks a rule; see the wrapped *ValidationError.
 	ErrInvalid = errors.New("invalid input")
 )

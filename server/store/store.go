@@ -35,6 +35,9 @@ var (
 	ErrDuplicate = enforcement.ErrExists
 	// ErrUnavailable means the store could not be reached or timed out.
 	ErrUnavailable = enforcement.ErrUnavailable
+	// ErrStorageFull means the store's disk is full (it is also an
+	// ErrUnavailable).
+	ErrStorageFull = enforcement.ErrStorageFull
 )
 
 // MaxBatch is the largest bulk write the store sends at once. FerretDB holds a
@@ -337,6 +340,18 @@ func (s *Store) indexNames(ctx context.Context, col string) (map[string]bool, er
 }
 
 // classify maps driver errors to the store's sentinel errors.
+// outOfDiskSpace is MongoDB's error code for a full disk.
+const outOfDiskSpace = 14031
+
+// diskFull reports whether err says the disk under the store is full, in
+// the words of SQLite ("database or disk is full", which FerretDB passes on
+// as an InternalError) or of the operating system (ENOSPC, as PostgreSQL
+// reports it).
+func diskFull(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "database or disk is full") || strings.Contains(m, "No space left on device")
+}
+
 func classify(err error) error {
 	switch {
 	case err == nil:
@@ -350,6 +365,9 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	var se mongo.ServerError
+	if diskFull(err) || errors.As(err, &se) && se.HasErrorCode(outOfDiskSpace) {
+		return fmt.Errorf("%w: %v", ErrStorageFull, err)
+	}
 	if errors.As(err, &se) {
 		return err
 	}
