@@ -21,7 +21,7 @@ CONSOLE_BUNDLE := server/console/dist/app/index.html
 CONSOLE_SRC    := $(wildcard $(CONSOLE_DIR)/src/*) $(CONSOLE_DIR)/index.html $(CONSOLE_DIR)/build.mjs
 CONSOLE        := $(if $(shell command -v node 2>/dev/null),console)
 
-.PHONY: run build console test-e2e test test-integration fuzz bench bench-cluster load lint vet demo-data zones npm clean help
+.PHONY: run build console test-e2e test test-integration fuzz bench bench-cluster load soak lint vet demo-data zones npm clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ bench: ## BENCHMARKS.md in one run (RECORDS=1000000 by default; about 40 minutes
 load: build ## 60 s of mixed load on a fresh demo server (50 phones pushing, 20 office users, 12 stations publishing every second): load-report.md
 	$(GO) run ./server/bench/cmd/baoshui-load -bin $(BIN) -duration $${DURATION:-60s} -officers $${OFFICERS:-50} -browsers $${BROWSERS:-20} \
 	  -stations $${STATIONS:-12} -publish-interval $${PUBLISH_INTERVAL:-1s} -out load-report.md
+
+soak: build ## steady mixed load for 30 min (SOAK=10m for less), not in CI: soak-report.md with memory, heap and goroutines over the run
+	$(GO) run ./server/bench/cmd/baoshui-load -bin $(BIN) -duration $${SOAK:-30m} -officers 4 -push-interval 2s -browsers 10 \
+	  -browse-interval 500ms -stations 12 -publish-interval 5s -out soak-report.md
 
 bench-cluster: npm ## Go clustering beside supercluster (npm) on the same 1,000,000 points
 	BAOSHUI_COMPARE_SUPERCLUSTER=1 $(GO) test -count=1 -run TestClusterVersusSupercluster -v -timeout 20m ./geo

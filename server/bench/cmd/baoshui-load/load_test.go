@@ -147,3 +147,23 @@ func TestConfigCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestTrend(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	var ss []sample
+	for i := range 100 {
+		ss = append(ss, sample{at: t0.Add(time.Duration(i) * time.Second), rss: float64(i), heap: 2 * float64(i), goroutines: 10})
+	}
+	tr := trend(ss, 10)
+	if len(tr) != 10 {
+		t.Fatalf("%d parts", len(tr))
+	}
+	// 99 s in ten parts of 9.9 s: the first holds samples 0–9 (mean 4.5),
+	// the last 90–99 (mean 94.5).
+	if tr[0].RSS != 4.5 || tr[9].RSS != 94.5 || tr[9].Heap != 189 || tr[5].Goroutines != 10 {
+		t.Errorf("trend %+v … %+v", tr[0], tr[9])
+	}
+	if trend(ss[:15], 10) != nil {
+		t.Error("a trend from 15 samples")
+	}
+}

@@ -160,6 +160,12 @@ func (r *Report) Markdown() string {
 		p("| peak resident memory since start (VmHWM) | %s | | %s |\n", mb(float64(res.HWMStart)), mb(float64(res.HWMEnd)))
 	}
 	p("| goroutines (`go_goroutines`) | %.0f | %.0f | %.0f |\n", res.GoroutinesStart, res.GoroutinesPeak, res.GoroutinesEnd)
+	if len(res.Trend) > 0 {
+		p("\nOver the run, the averages of each tenth (flat lines mean no leak):\n\n| from | to | resident memory | heap in use (`go_memstats_heap_inuse_bytes`) | goroutines |\n|---|---|---:|---:|---:|\n")
+		for _, x := range res.Trend {
+			p("| %s | %s | %s | %s | %.0f |\n", x.From.Round(time.Second), x.To.Round(time.Second), mb(x.RSS), mb(x.Heap), x.Goroutines)
+		}
+	}
 	p("\nCPU (`process_cpu_seconds_total`): %.1f s over %s, **%.2f cores** on average", res.CPUSeconds, res.Wall.Round(100*time.Millisecond), res.AvgCores())
 	if res.ServerGOMAXPROCS > 0 {
 		p(" (the server's GOMAXPROCS %.0f)", res.ServerGOMAXPROCS)

@@ -17,6 +17,7 @@ type sample struct {
 	rss        float64 // process_resident_memory_bytes
 	cpu        float64 // process_cpu_seconds_total
 	goroutines float64 // go_goroutines
+	heap       float64 // go_memstats_heap_inuse_bytes
 	gomaxprocs float64 // go_sched_gomaxprocs_threads (0 when not exported)
 	hwm        int64   // VmHWM of a server started here (0 otherwise)
 }
@@ -42,7 +43,7 @@ func (s *sampler) sample() error {
 		return err
 	}
 	x := sample{at: time.Now(), rss: m["process_resident_memory_bytes"], cpu: m["process_cpu_seconds_total"],
-		goroutines: m["go_goroutines"], gomaxprocs: m["go_sched_gomaxprocs_threads"]}
+		goroutines: m["go_goroutines"], gomaxprocs: m["go_sched_gomaxprocs_threads"], heap: m["go_memstats_heap_inuse_bytes"]}
 	if s.pid > 0 {
 		_, x.hwm = observe.Memory(s.pid)
 	}
@@ -79,6 +80,15 @@ type Resources struct {
 	GoroutinesStart, GoroutinesPeak float64
 	GoroutinesEnd                   float64
 	ServerGOMAXPROCS                float64
+	// Trend averages the samples of each tenth of the run (empty with
+	// fewer than 20 samples): flat lines are what a soak run looks for.
+	Trend []TrendPoint
+}
+
+// TrendPoint is the average of the samples of one tenth of the run.
+type TrendPoint struct {
+	From, To              time.Duration // since the first sample
+	RSS, Heap, Goroutines float64
 }
 
 // AvgCores is the CPU time used per wall-clock second.
@@ -105,7 +115,38 @@ func (s *sampler) summary() Resources {
 		r.RSSPeak = max(r.RSSPeak, x.rss)
 		r.GoroutinesPeak = max(r.GoroutinesPeak, x.goroutines)
 	}
+	r.Trend = trend(s.samples, 10)
 	return r
+}
+
+// trend averages samples over parts equal slices of their time span; it
+// returns nil with fewer than 2 samples a part.
+func trend(samples []sample, parts int) []TrendPoint {
+	if len(samples) < 2*parts {
+		return nil
+	}
+	t0 := samples[0].at
+	span := samples[len(samples)-1].at.Sub(t0)
+	out := make([]TrendPoint, parts)
+	n := make([]int, parts)
+	for i := range out {
+		out[i].From, out[i].To = span*time.Duration(i)/time.Duration(parts), span*time.Duration(i+1)/time.Duration(parts)
+	}
+	for _, x := range samples {
+		i := min(parts-1, int(int64(x.at.Sub(t0))*int64(parts)/max(int64(span), 1)))
+		out[i].RSS += x.rss
+		out[i].Heap += x.heap
+		out[i].Goroutines += x.goroutines
+		n[i]++
+	}
+	for i := range out {
+		if n[i] > 0 {
+			out[i].RSS /= float64(n[i])
+			out[i].Heap /= float64(n[i])
+			out[i].Goroutines /= float64(n[i])
+		}
+	}
+	return out
 }
 
 // memTotal is the machine's memory in bytes (0 when unknown).
