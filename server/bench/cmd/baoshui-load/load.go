@@ -18,6 +18,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	mobilesync "github.com/baoshui/baoshui/mobile-sync"
+	"github.com/baoshui/baoshui/server/enforcement"
 )
 
 // The endpoints of the report, as route patterns under /api/v1.
@@ -33,17 +34,9 @@ const (
 // cst is Asia/Shanghai time, in which the server counts days and years.
 var cst = time.FixedZone("CST", 8*3600)
 
-// totals are the seven figures of GET /api/v1/reports/totals.
-type totals struct {
-	PersonsCleared      int64            `json:"persons_cleared"`
-	ByActivity          map[string]int64 `json:"by_activity"`
-	GrazingStopped      int64            `json:"grazing_stopped"`
-	VehiclesCleared     int64            `json:"vehicles_cleared"`
-	ItemsConfiscated    int64            `json:"items_confiscated"`
-	ConfiscatedValueFen int64            `json:"confiscated_value_fen"`
-	CasesFiled          int64            `json:"cases_filed"`
-	FinesFen            int64            `json:"fines_fen"`
-}
+// totals are the seven figures of GET /api/v1/reports/totals, with the
+// arithmetic the checks need.
+type totals enforcement.Totals
 
 func (t *totals) add(o totals) {
 	t.PersonsCleared += o.PersonsCleared
@@ -55,7 +48,7 @@ func (t *totals) add(o totals) {
 	t.FinesFen += o.FinesFen
 	for k, v := range o.ByActivity {
 		if t.ByActivity == nil {
-			t.ByActivity = map[string]int64{}
+			t.ByActivity = map[enforcement.Activity]int64{}
 		}
 		t.ByActivity[k] += v
 	}
@@ -66,7 +59,7 @@ func (t totals) minus(o totals) totals {
 	d := totals{PersonsCleared: t.PersonsCleared - o.PersonsCleared, GrazingStopped: t.GrazingStopped - o.GrazingStopped,
 		VehiclesCleared: t.VehiclesCleared - o.VehiclesCleared, ItemsConfiscated: t.ItemsConfiscated - o.ItemsConfiscated,
 		ConfiscatedValueFen: t.ConfiscatedValueFen - o.ConfiscatedValueFen, CasesFiled: t.CasesFiled - o.CasesFiled,
-		FinesFen: t.FinesFen - o.FinesFen, ByActivity: map[string]int64{}}
+		FinesFen: t.FinesFen - o.FinesFen, ByActivity: map[enforcement.Activity]int64{}}
 	for k, v := range t.ByActivity {
 		d.ByActivity[k] += v
 	}
@@ -533,9 +526,6 @@ func (r *run) officer(i int, p *phone, start time.Time) {
 	}
 }
 
-// activities are the expulsion activities of DESIGN.md §3.
-var activities = []string{"fishing", "swimming", "visiting", "other"}
-
 // confiscated are item lines a phone records (name, unit value in fen).
 var confiscated = []struct {
 	name  string
@@ -564,9 +554,9 @@ func (r *run) newBatch(rng *rand.Rand, p *phone) *batch {
 		var c totals
 		switch k := rng.IntN(10); {
 		case k < 5:
-			n, act := int64(1+rng.IntN(4)), activities[rng.IntN(len(activities))]
+			n, act := int64(1+rng.IntN(4)), enforcement.Activities[rng.IntN(len(enforcement.Activities))]
 			rec["kind"], rec["persons"], rec["activity"] = "expulsion", n, act
-			c.PersonsCleared, c.ByActivity = n, map[string]int64{act: n}
+			c.PersonsCleared, c.ByActivity = n, map[enforcement.Activity]int64{act: n}
 		case k < 7:
 			n := int64(1 + rng.IntN(2))
 			plates := make([]string, n)
