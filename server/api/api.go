@@ -73,8 +73,6 @@ type Deps struct {
 	// Console, when set, serves the office console at "/", its
 	// configuration at /console/config.json and its assets under /assets/.
 	Console http.Handler
-	// Extra lets other packages add routes (later issues).
-	Extra func(r *gin.Engine)
 }
 
 const (
@@ -227,9 +225,6 @@ func New(d Deps) http.Handler {
 			r.GET(p, h)
 			r.HEAD(p, h)
 		}
-	}
-	if d.Extra != nil {
-		d.Extra(r)
 	}
 	return r
 }
