@@ -71,7 +71,9 @@ func decodeChange(s string) (change, error) {
 // before the newest of them gives ErrCursorExpired. The
 // writer applies a batch to memory at once and in sequence order, so a page
 // never holds a change without the ones before it: paging while writes
-// happen skips nothing. The next cursor is the last change returned (or the
+// happen skips nothing. With several instances on one store, it answers
+// only up to the frontier of the server sequence log (follow.go), so a
+// cursor never passes a change another instance is still storing. The next cursor is the last change returned (or the
 // cursor given, when nothing changed).
 func (s *Service) Changes(ctx context.Context, cursor string, limit int, visible func(unit, createdBy string) bool) (ChangePage, error) {
 	after := change{seq: -1}
@@ -94,10 +96,11 @@ func (s *Service) Changes(ctx context.Context, cursor string, limit int, visible
 		s.mu.RUnlock()
 		return ChangePage{}, fmt.Errorf("records: changes: cursor at %d, voids up to %d have left the feed: %w", after.seq, horizon, ErrCursorExpired)
 	}
+	frontier := s.frontier.Load()
 	for i := range s.all {
 		h := &s.all[i]
 		pos := change{h.seq, h.id}
-		if !after.before(pos) || (h.voided && h.seq <= horizon) {
+		if !after.before(pos) || (h.voided && h.seq <= horizon) || h.seq > frontier {
 			continue
 		}
 		k := [2]uint32{h.unit, h.createdBy}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -35,8 +36,12 @@ type Store interface {
 	InsertTrackChunk(ctx context.Context, c enforcement.TrackChunk) error
 	GetTrackChunk(ctx context.Context, patrol string, seq int) (enforcement.TrackChunk, error)
 	ScanTrackChunks(ctx context.Context, fn func(enforcement.TrackChunk) error) error
-	InsertAudit(ctx context.Context, entries []audit.Entry) error
+	InsertAudit(ctx context.Context, entries []audit.Entry) (int, error)
+	GetAudit(ctx context.Context, seq int64) (audit.Entry, error)
 	LastAudit(ctx context.Context) (audit.Entry, error)
+	InsertSeqClaim(ctx context.Context, c enforcement.SeqClaim) error
+	GetSeqClaim(ctx context.Context, n int64) (enforcement.SeqClaim, error)
+	LastSeqClaim(ctx context.Context) (enforcement.SeqClaim, error)
 	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
 	SnapshotToken(ctx context.Context) (string, error)
 	SetSnapshotToken(ctx context.Context, token string) error
@@ -84,12 +89,19 @@ type Service struct {
 
 	ops       chan *op
 	chain     *audit.Chain
-	pending   []audit.Entry // audit entries made but not yet stored
+	pending   []audit.Entry // audit entries made but not yet stored (unchained)
 	storedSeq atomic.Int64  // the last audit sequence number known stored
-	serverSeq int64         // the last server sequence given to a revision (writer only)
-	done      chan struct{}
-	closeOnce sync.Once
-	cancel    context.CancelFunc
+	// lastClaim is the newest claim of the server sequence log known, and
+	// queue the claims known but not yet applied, in order (writer only);
+	// see follow.go.
+	lastClaim   enforcement.SeqClaim
+	queue       []*queuedClaim
+	frontier    atomic.Int64 // every server sequence up to it is applied
+	instance    string
+	followEvery time.Duration
+	done        chan struct{}
+	closeOnce   sync.Once
+	cancel      context.CancelFunc
 
 	snapshotPath string
 	// LoadedFrom says how the read models were built: "scan" or "snapshot".
@@ -181,6 +193,12 @@ type Options struct {
 	// TombstoneRetention is how long a void stays in the sync feed
 	// (Changes); 0 keeps it for ever.
 	TombstoneRetention time.Duration
+	// Instance names this instance in the server sequence log; default
+	// the host name and process id.
+	Instance string
+	// FollowInterval is how often an idle writer reads the writes of other
+	// instances sharing the store; default 250 ms.
+	FollowInterval time.Duration
 }
 
 // Open builds the read models from the store, finds the head of the audit
@@ -192,17 +210,34 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Service{
+	if opt.Instance == "" {
+		host, _ := os.Hostname()
+		opt.Instance = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
+	if opt.FollowInterval <= 0 {
+		opt.FollowInterval = 250 * time.Millisecond
+	}
+	// The newest claim is read before the read models are built, so that
+	// the claims made while they are built are followed afterwards.
+	lastClaim, err := st.LastSeqClaim(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("records: open: %w", err)
+	}
+	s := &Service{instance: opt.Instance, followEvery: opt.FollowInterval,
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
 		retention: opt.TombstoneRetention, heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
 		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,
 		rezone: make(chan struct{}, 1), rezoneDone: make(chan struct{}), job: ReclassifyStatus{State: "idle"},
 	}
-	loaded := false
+	loaded, claimN := false, lastClaim.N
 	if s.snapshotPath != "" {
-		var err error
-		if loaded, err = s.loadSnapshot(ctx); err != nil {
+		var snapClaim int64
+		if loaded, snapClaim, err = s.loadSnapshot(ctx); err != nil {
 			return nil, fmt.Errorf("records: open: %w", err)
+		}
+		if loaded {
+			// Follow everything claimed since the snapshot was written.
+			claimN = snapClaim
 		}
 	}
 	if loaded {
@@ -210,8 +245,9 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	} else if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("records: open: %w", err)
 	}
+	var maxSeq int64
 	for i := range s.all {
-		s.serverSeq = max(s.serverSeq, s.all[i].seq)
+		maxSeq = max(maxSeq, s.all[i].seq)
 	}
 	slices.SortFunc(s.voids, func(a, b VoidMark) int { return cmp.Compare(a.Seq, b.Seq) })
 	last, err := st.LastAudit(ctx)
@@ -220,6 +256,9 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	}
 	s.chain = audit.NewChain(last)
 	s.storedSeq.Store(last.Seq)
+	if err := s.startFollowing(ctx, claimN, maxSeq); err != nil {
+		return nil, fmt.Errorf("records: open: %w", err)
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.writer(wctx)

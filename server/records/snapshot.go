@@ -21,7 +21,7 @@ import (
 // record write after it was set; a snapshot is used only when its token is
 // the store's, so a crash or a write by anything else forces a full scan.
 
-const snapshotVersion = 5
+const snapshotVersion = 6
 
 type snapshotHeader struct {
 	Version int
@@ -31,6 +31,8 @@ type snapshotHeader struct {
 	Crews   []string
 	Cells   []snapCell
 	Voids   []VoidMark
+	// Claim is the newest claim of the server sequence log applied.
+	Claim int64
 }
 
 type snapCell struct {
@@ -73,21 +75,22 @@ type snapEffort struct {
 }
 
 // loadSnapshot fills the read models from the snapshot file if it matches
-// the store; it reports whether it did.
-func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
+// the store; it reports whether it did, and the newest claim of the server
+// sequence log the snapshot holds.
+func (s *Service) loadSnapshot(ctx context.Context) (bool, int64, error) {
 	token, err := s.store.SnapshotToken(ctx)
 	if err != nil || token == "" {
-		return false, err
+		return false, 0, err
 	}
 	f, err := os.Open(s.snapshotPath)
 	if err != nil {
-		return false, nil
+		return false, 0, nil
 	}
 	defer f.Close()
 	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
 	var h snapshotHeader
 	if err := dec.Decode(&h); err != nil || h.Version != snapshotVersion || h.Token != token {
-		return false, nil
+		return false, 0, nil
 	}
 	s.all = make([]head, 0, h.Heads)
 	s.pts = make([]mapPt, 0, h.Heads)
@@ -97,7 +100,7 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 		if err := dec.Decode(&sh); err != nil {
 			s.all, s.pts, s.heads = nil, nil, map[string]int32{}
 			s.log.Warn("read-model snapshot unreadable; scanning the store", "err", err)
-			return false, nil
+			return false, 0, nil
 		}
 		s.heads[sh.ID] = int32(len(s.all))
 		if c := sh.Chunks; c != nil {
@@ -123,7 +126,7 @@ func (s *Service) loadSnapshot(ctx context.Context) (bool, error) {
 		counts := c.Counts
 		s.totals[cellKey{day: c.Day, unit: c.Unit, campaign: c.Campaign}] = &counts
 	}
-	return true, nil
+	return true, h.Claim, nil
 }
 
 // writeSnapshot writes the read models to the snapshot file and then tells
@@ -143,7 +146,8 @@ func (s *Service) writeSnapshot(ctx context.Context) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := gob.NewEncoder(w)
 	s.mu.RLock()
-	h := snapshotHeader{Version: snapshotVersion, Token: token, Heads: len(s.all), Names: s.names.strs, Crews: s.crews.strs, Voids: s.voids}
+	h := snapshotHeader{Version: snapshotVersion, Token: token, Heads: len(s.all), Names: s.names.strs, Crews: s.crews.strs, Voids: s.voids,
+		Claim: s.lastClaim.N}
 	for k, c := range s.totals {
 		h.Cells = append(h.Cells, snapCell{Day: k.day, Unit: k.unit, Campaign: k.campaign, Counts: *c})
 	}

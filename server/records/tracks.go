@@ -67,8 +67,11 @@ func (s *Service) AppendTrackChunk(ctx context.Context, actor Actor, patrolID st
 	s.mu.Lock()
 	s.addChunk(&c)
 	s.mu.Unlock()
-	if err := s.Audit(ctx, audit.Entry{Actor: actor.Username, Action: "track.append", Object: "record:" + patrolID,
-		Rev: int64(seq), After: c.BodySHA256}); err != nil {
+	// The audit op also claims the chunk in the server sequence log, so
+	// that other instances add it to their read models.
+	if _, err := s.submit(ctx, &op{kind: opAudit, chunk: &enforcement.ChunkRef{Patrol: patrolID, Seq: seq},
+		entry: audit.Entry{Actor: actor.Username, Action: "track.append", Object: "record:" + patrolID,
+			Rev: int64(seq), After: c.BodySHA256}}); err != nil {
 		s.log.Warn("track chunk stored, its audit entry not", "patrol", patrolID, "chunk", seq, "err", err)
 	}
 	return true, nil

@@ -30,6 +30,7 @@ type op struct {
 	actor   Actor
 	entry   audit.Entry
 	sync    *enforcement.SyncOrigin // the origin of a void revision
+	chunk   *enforcement.ChunkRef   // a stored track chunk to claim, with an audit op
 
 	// filled in by the writer
 	old      *enforcement.Record // the revision a correct or void supersedes
@@ -80,19 +81,28 @@ func (s *Service) enqueue(ctx context.Context, o *op) (err error) {
 // writer is the single goroutine that orders all writes: it takes whatever
 // is queued (up to maxOpsPerBatch), stores it with one bulk insert, appends
 // the audit chain with another, and updates the read models.
+// Between batches it follows the other instances' claims every
+// followEvery.
 func (s *Service) writer(ctx context.Context) {
 	defer close(s.done)
+	tick := time.NewTicker(s.followEvery)
+	defer tick.Stop()
 	var carry []*op
 	for {
 		var batch []*op
 		if len(carry) > 0 {
 			batch, carry = carry, nil
 		} else {
-			o, ok := <-s.ops
-			if !ok {
-				return
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					return
+				}
+				batch = append(batch, o)
+			case <-tick.C:
+				s.followTick(ctx)
+				continue
 			}
-			batch = append(batch, o)
 		}
 	drain:
 		for len(batch) < maxOpsPerBatch {
@@ -116,20 +126,29 @@ func (s *Service) writer(ctx context.Context) {
 func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	if err := s.flushPending(ctx); err != nil {
+	fail := func(err error) []*op {
 		for _, o := range batch {
 			o.err = err
 			close(o.done)
 		}
 		return nil
 	}
+	if err := s.flushPending(ctx); err != nil {
+		return fail(err)
+	}
+	if err := s.catchUp(ctx); err != nil {
+		return fail(err)
+	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	seen := map[string]bool{}
 	var writes []*op
-	var revs []enforcement.Record
+	var chunks []enforcement.ChunkRef
 	var finished []*op
 	for _, o := range batch {
 		if o.kind == opAudit {
+			if o.chunk != nil {
+				chunks = append(chunks, *o.chunk)
+			}
 			finished = append(finished, o)
 			continue
 		}
@@ -147,10 +166,20 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 			finished = append(finished, o)
 			continue
 		}
-		s.serverSeq++
-		o.rec.ServerSeq = s.serverSeq
 		writes = append(writes, o)
-		revs = append(revs, o.rec)
+	}
+	if len(writes) > 0 || len(chunks) > 0 {
+		if err := s.claim(ctx, now, writes, chunks); err != nil {
+			for _, o := range writes {
+				o.err = err
+				finished = append(finished, o)
+			}
+			writes = nil
+		}
+	}
+	revs := make([]enforcement.Record, len(writes))
+	for i, o := range writes {
+		revs[i] = o.rec
 	}
 	var stored []*op
 	if len(revs) > 0 {
@@ -184,10 +213,26 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 		}
 	}
 	s.apply(stored)
+	if err := s.applyQueued(ctx); err != nil {
+		s.log.Debug("following other instances' writes", "err", err)
+	}
 	for _, o := range finished {
 		close(o.done)
 	}
 	return later
+}
+
+// followTick follows the other instances' claims while the writer is idle.
+func (s *Service) followTick(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	if err := s.flushPending(ctx); err != nil {
+		s.log.Debug("audit entries still pending", "err", err)
+		return
+	}
+	if err := s.catchUp(ctx); err != nil {
+		s.log.Debug("following other instances' writes", "err", err)
+	}
 }
 
 // plan checks o against the current heads and fills in its revision.
@@ -260,6 +305,16 @@ func (s *Service) resolveExisting(ctx context.Context, o *op) (Result, error) {
 	if first.BodySHA256 != o.rec.BodySHA256 {
 		return Result{}, &ConflictError{Current: cur, Reason: "a different record is stored under this id"}
 	}
+	if _, known := s.headRev(cur.ID); !known {
+		// Stored by another instance whose claim this one has not followed
+		// yet, or by an insert of this one that outlived its batch: the
+		// read models learn it now rather than at the next restart.
+		s.mu.Lock()
+		if _, known := s.heads[cur.ID]; !known {
+			s.applyRevision(&cur, nil)
+		}
+		s.mu.Unlock()
+	}
 	return Result{Record: cur}, nil
 }
 
@@ -271,23 +326,41 @@ func (s *Service) conflict(ctx context.Context, id, reason string) error {
 	return &ConflictError{Current: cur, Reason: reason}
 }
 
-// flushPending stores audit entries a failed batch left behind, one by one,
-// before anything else is written, so that the chain stays gap-free.
+// flushPending stores the audit entries that are made but not yet stored,
+// in order, before anything else is written, so that the chain stays
+// gap-free. The entries are chained as they are stored: when another
+// instance has appended to the chain in between, they follow its entries.
 func (s *Service) flushPending(ctx context.Context) error {
-	for len(s.pending) > 0 {
-		err := s.store.InsertAudit(ctx, s.pending[:1])
-		if err != nil && !errors.Is(err, enforcement.ErrExists) {
+	for try := 0; len(s.pending) > 0; try++ {
+		c := *s.chain
+		entries := make([]audit.Entry, len(s.pending))
+		for i, e := range s.pending {
+			entries[i] = c.Next(e)
+		}
+		_, err := s.store.InsertAudit(ctx, entries)
+		if err == nil {
+			s.chain = audit.NewChain(entries[len(entries)-1])
+			s.storedSeq.Store(entries[len(entries)-1].Seq)
+			s.pending = s.pending[:0]
+			continue
+		}
+		// What a failed insert stored is read back rather than taken from
+		// its report: the entries found stored are ours if their hashes
+		// are, and the chain moves to the newest entry, ours or not.
+		if ferr := s.followAudit(ctx, entries); ferr != nil {
+			return fmt.Errorf("records: audit: %w (after %v)", ferr, err)
+		}
+		if !errors.Is(err, enforcement.ErrExists) || try >= maxClaimTries {
 			return fmt.Errorf("records: audit: %w", err)
 		}
-		s.storedSeq.Store(s.pending[0].Seq)
-		s.pending = s.pending[1:]
 	}
 	return nil
 }
 
-// appendAudit chains an entry for every stored revision and every audit op.
-// If the store refuses them, they stay pending and are written before the
-// next batch; the revisions themselves are already stored.
+// appendAudit makes an entry for every stored revision and every audit op
+// and stores them. If the store refuses them, they stay pending and are
+// written before the next batch; the revisions themselves are already
+// stored.
 func (s *Service) appendAudit(ctx context.Context, now time.Time, stored, finished []*op) {
 	var entries []audit.Entry
 	for _, o := range stored {
@@ -296,23 +369,21 @@ func (s *Service) appendAudit(ctx context.Context, now time.Time, stored, finish
 		if o.old != nil {
 			e.Before = o.old.StateHash()
 		}
-		entries = append(entries, s.chain.Next(e))
+		entries = append(entries, e)
 	}
 	for _, o := range finished {
 		if o.kind == opAudit {
 			o.entry.At = now
-			entries = append(entries, s.chain.Next(o.entry))
+			entries = append(entries, o.entry)
 		}
 	}
 	if len(entries) == 0 {
 		return
 	}
-	if err := s.store.InsertAudit(ctx, entries); err != nil {
-		s.log.Error("audit append failed; entries kept to retry", "entries", len(entries), "err", err)
-		s.pending = append(s.pending, entries...)
-		return
+	s.pending = append(s.pending, entries...)
+	if err := s.flushPending(ctx); err != nil {
+		s.log.Error("audit append failed; entries kept to retry", "entries", len(s.pending), "err", err)
 	}
-	s.storedSeq.Store(entries[len(entries)-1].Seq)
 }
 
 // apply updates the read models with the stored revisions.
@@ -323,21 +394,25 @@ func (s *Service) apply(stored []*op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range stored {
-		i, ok := s.heads[o.rec.ID]
-		if !ok {
-			i = int32(len(s.all))
-			s.heads[o.rec.ID] = i
-			s.put(i, s.newHead(&o.rec))
-		} else {
-			if o.old != nil {
-				s.addTotals(o.old, -1)
-			}
-			s.put(i, s.newHead(&o.rec))
-		}
-		s.setEffort(i, &o.rec)
-		s.addTotals(&o.rec, 1)
-		if o.rec.Voided {
-			s.voids = append(s.voids, VoidMark{Seq: o.rec.ServerSeq, AtMs: o.rec.ReceivedAt.UnixMilli()})
-		}
+		s.applyRevision(&o.rec, o.old)
+	}
+}
+
+// applyRevision makes rec the head of its record in the read models; old is
+// the head it supersedes (nil for a new record). s.mu must be held for
+// writing.
+func (s *Service) applyRevision(rec, old *enforcement.Record) {
+	i, ok := s.heads[rec.ID]
+	if !ok {
+		i = int32(len(s.all))
+		s.heads[rec.ID] = i
+	} else if old != nil {
+		s.addTotals(old, -1)
+	}
+	s.put(i, s.newHead(rec))
+	s.setEffort(i, rec)
+	s.addTotals(rec, 1)
+	if rec.Voided {
+		s.voids = append(s.voids, VoidMark{Seq: rec.ServerSeq, AtMs: rec.ReceivedAt.UnixMilli()})
 	}
 }

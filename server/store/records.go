@@ -10,6 +10,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/baoshui/baoshui/server/audit"
@@ -347,22 +348,44 @@ type auditDoc struct {
 	Hash   string    `bson:"hash"`
 }
 
+// orderedBatch is the most documents one ordered insert holds: fewer than
+// FerretDB's internal batch of 100.
+const orderedBatch = 50
+
 func auditID(seq int64) string { return fmt.Sprintf("%016d", seq) }
 
-// InsertAudit appends audit entries; each one's _id is its sequence number,
-// so a second writer with the same sequence fails with ErrDuplicate.
-func (s *Store) InsertAudit(ctx context.Context, entries []audit.Entry) error {
+// InsertAudit appends audit entries in order; each one's _id is its
+// sequence number. It stops at the first entry it cannot store and returns
+// how many were stored before it: an error wrapping ErrDuplicate means
+// another writer took that sequence number first.
+func (s *Store) InsertAudit(ctx context.Context, entries []audit.Entry) (int, error) {
 	docs := make([]any, len(entries))
 	for i, e := range entries {
 		docs[i] = auditDoc{ID: auditID(e.Seq), Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action,
 			Object: e.Object, Rev: e.Rev, Before: e.Before, After: e.After, Prev: e.Prev, Hash: e.Hash}
 	}
-	for _, err := range s.insertMany(ctx, colAudit, docs) {
-		if err != nil {
-			return fmt.Errorf("store: insert audit: %w", err)
+	// Ordered: an entry stored after one that failed would leave a gap in
+	// the chain. FerretDB v1.24.2 keeps to the order only within its own
+	// batches of 100 documents and goes on with the next after a duplicate
+	// (handler/msg_insert.go), so no insert here holds more than that.
+	for start := 0; start < len(docs); start += orderedBatch {
+		end := min(start+orderedBatch, len(docs))
+		_, err := s.db.Collection(colAudit).InsertMany(ctx, docs[start:end], options.InsertMany().SetOrdered(true))
+		if err == nil {
+			continue
 		}
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
+			we := bwe.WriteErrors[0]
+			e := error(we)
+			if we.Code == 11000 {
+				e = fmt.Errorf("%w: %s", ErrDuplicate, we.Message)
+			}
+			return start + we.Index, fmt.Errorf("store: insert audit %d: %w", entries[start+we.Index].Seq, e)
+		}
+		return start, fmt.Errorf("store: insert audit: %w", classify(err))
 	}
-	return nil
+	return len(entries), nil
 }
 
 // GetAudit loads the audit entry with sequence number seq.

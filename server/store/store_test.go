@@ -88,7 +88,7 @@ func TestLastAuditFindsTheHeadByID(t *testing.T) {
 				entries = append(entries, c.Next(audit.Entry{At: time.Now(), Actor: "a", Action: "create", Object: fmt.Sprint(i)}))
 			}
 			if total > 0 {
-				if err := s.InsertAudit(ctx, entries); err != nil {
+				if _, err := s.InsertAudit(ctx, entries); err != nil {
 					t.Fatal(err)
 				}
 			}

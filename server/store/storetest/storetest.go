@@ -117,9 +117,26 @@ func Engines(t testing.TB) []Engine {
 // dropped and closed when the test ends.
 func (e Engine) Open(t testing.TB) *store.Store {
 	t.Helper()
+	return e.open(t, "t_"+randomName())
+}
+
+// OpenShared returns n stores, each with its own connection pool, on one
+// fresh database of engine e: what n server instances sharing a store have.
+func (e Engine) OpenShared(t testing.TB, n int) []*store.Store {
+	t.Helper()
+	db := "t_" + randomName()
+	out := make([]*store.Store, n)
+	for i := range out {
+		out[i] = e.open(t, db)
+	}
+	return out
+}
+
+func (e Engine) open(t testing.TB, database string) *store.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg := store.Config{MongoURI: e.uri, Database: "t_" + randomName()}
+	cfg := store.Config{MongoURI: e.uri, Database: database}
 	// The test's database gets the _id indexes an embedded store makes.
 	switch e.Name {
 	case "sqlite":

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/baoshui/baoshui/server/enforcement"
+)
+
+// colSeqLog holds the server sequence log: one document per claim, _id the
+// claim number (DESIGN.md §2).
+const colSeqLog = "seqlog"
+
+type seqClaimDoc struct {
+	ID     string        `bson:"_id"`
+	N      int64         `bson:"n"`
+	First  int64         `bson:"first"`
+	Size   int64         `bson:"size"`
+	At     time.Time     `bson:"at"`
+	By     string        `bson:"by"`
+	Revs   []seqRevDoc   `bson:"revs,omitempty"`
+	Chunks []seqChunkDoc `bson:"chunks,omitempty"`
+}
+
+type seqRevDoc struct {
+	ID  string `bson:"id"`
+	Rev int64  `bson:"rev"`
+}
+
+type seqChunkDoc struct {
+	Patrol string `bson:"patrol"`
+	Seq    int    `bson:"seq"`
+}
+
+func seqClaimID(n int64) string { return fmt.Sprintf("%016d", n) }
+
+// InsertSeqClaim stores claim c under its number. A claim with that number
+// already stored (another instance took it first) gives an error wrapping
+// ErrDuplicate.
+func (s *Store) InsertSeqClaim(ctx context.Context, c enforcement.SeqClaim) error {
+	d := seqClaimDoc{ID: seqClaimID(c.N), N: c.N, First: c.First, Size: c.Size, At: c.At.UTC(), By: c.By}
+	for _, r := range c.Revs {
+		d.Revs = append(d.Revs, seqRevDoc{ID: r.ID, Rev: r.Rev})
+	}
+	for _, ch := range c.Chunks {
+		d.Chunks = append(d.Chunks, seqChunkDoc{Patrol: ch.Patrol, Seq: ch.Seq})
+	}
+	if err := s.insertMany(ctx, colSeqLog, []any{d})[0]; err != nil {
+		return fmt.Errorf("store: insert sequence claim %d: %w", c.N, err)
+	}
+	return nil
+}
+
+// GetSeqClaim loads claim n; ErrNotFound when it is not (yet) stored.
+func (s *Store) GetSeqClaim(ctx context.Context, n int64) (enforcement.SeqClaim, error) {
+	var d seqClaimDoc
+	if err := s.findByID(ctx, colSeqLog, seqClaimID(n), &d); err != nil {
+		return enforcement.SeqClaim{}, fmt.Errorf("store: get sequence claim %d: %w", n, err)
+	}
+	c := enforcement.SeqClaim{N: d.N, First: d.First, Size: d.Size, At: d.At.UTC(), By: d.By}
+	for _, r := range d.Revs {
+		c.Revs = append(c.Revs, enforcement.RevRef{ID: r.ID, Rev: r.Rev})
+	}
+	for _, ch := range d.Chunks {
+		c.Chunks = append(c.Chunks, enforcement.ChunkRef{Patrol: ch.Patrol, Seq: ch.Seq})
+	}
+	return c, nil
+}
+
+// LastSeqClaim finds the newest claim with O(log n) lookups by _id, never a
+// scan; the zero SeqClaim when the log is empty.
+func (s *Store) LastSeqClaim(ctx context.Context) (enforcement.SeqClaim, error) {
+	var last enforcement.SeqClaim
+	_, err := lastSeq(func(n int64) (bool, error) {
+		c, err := s.GetSeqClaim(ctx, n)
+		if isNotFound(err) {
+			return false, nil
+		}
+		if err == nil {
+			last = c
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return enforcement.SeqClaim{}, err
+	}
+	return last, nil
+}
