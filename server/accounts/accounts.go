@@ -78,28 +78,71 @@ func Open(ctx context.Context, st Store, signer *auth.Signer, opt Options) (*Ser
 	}
 	s := &Service{st: st, signer: signer, refreshTTL: opt.RefreshTTL, Units: enforcement.NewUnitTree(), now: opt.Now,
 		users: map[string]auth.User{}, devices: map[string]auth.Device{}}
-	units, err := st.Units(ctx)
-	if err != nil {
+	if _, err := s.Reload(ctx); err != nil {
 		return nil, fmt.Errorf("accounts: open: %w", err)
-	}
-	for _, u := range units {
-		s.Units.Put(u)
-	}
-	users, err := st.Users(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("accounts: open: %w", err)
-	}
-	for _, u := range users {
-		s.users[u.Username] = u
-	}
-	devices, err := st.Devices(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("accounts: open: %w", err)
-	}
-	for _, d := range devices {
-		s.devices[d.ID] = d
 	}
 	return s, nil
+}
+
+// Reload reads the units, users and devices from the store and adds the
+// ones this instance does not hold: those that another server instance
+// sharing the store created. It reports how many it added. Units, users and
+// devices are only ever created, never changed or removed, so adding is all
+// there is to follow; the collections are small (a district has hundreds of
+// accounts), and Follow reads them in the background, never on a request.
+func (s *Service) Reload(ctx context.Context) (int, error) {
+	units, err := s.st.Units(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: reload: %w", err)
+	}
+	users, err := s.st.Users(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: reload: %w", err)
+	}
+	devices, err := s.st.Devices(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: reload: %w", err)
+	}
+	added := 0
+	for _, u := range units {
+		if _, ok := s.Units.Get(u.ID); !ok {
+			s.Units.Put(u)
+			added++
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range users {
+		if _, ok := s.users[u.Username]; !ok {
+			s.users[u.Username] = u
+			added++
+		}
+	}
+	for _, d := range devices {
+		if _, ok := s.devices[d.ID]; !ok {
+			s.devices[d.ID] = d
+			added++
+		}
+	}
+	return added, nil
+}
+
+// Follow reloads the accounts every interval until ctx ends, so that an
+// instance sharing its store with others knows the units, users and devices
+// they create within interval.
+func (s *Service) Follow(ctx context.Context, interval time.Duration, log func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Reload(ctx); err != nil && ctx.Err() == nil {
+				log(err)
+			}
+		}
+	}
 }
 
 // SetAuditor sets where account writes are audited (the record service's

@@ -38,6 +38,12 @@ import (
 	"github.com/baoshui/baoshui/server/zones"
 )
 
+// How often an instance on a shared store reads what the others wrote.
+const (
+	sharedFollowInterval   = 250 * time.Millisecond
+	accountsFollowInterval = 5 * time.Second
+)
+
 // App is a running server.
 type App struct {
 	Config   Config
@@ -60,13 +66,16 @@ type App struct {
 	// Campaigns holds the campaigns and joint operations.
 	Campaigns *casesvc.Campaigns
 
-	stopSim  context.CancelFunc
-	simDone  chan struct{}
-	http     *http.Server
-	ln       net.Listener
-	served   chan error
-	scheme   string // http or https
-	DemoInfo string // what the demo loader did, printed at start
+	stopSim context.CancelFunc
+	simDone chan struct{}
+	// stopFollow ends the following of the accounts other instances
+	// create (a shared store only).
+	stopFollow context.CancelFunc
+	http       *http.Server
+	ln         net.Listener
+	served     chan error
+	scheme     string // http or https
+	DemoInfo   string // what the demo loader did, printed at start
 }
 
 // NewLogger returns the JSON (or text) logger the configuration asks for.
@@ -82,12 +91,23 @@ func NewLogger(c Config, w io.Writer) *slog.Logger {
 // OpenStore opens the store the configuration names.
 func OpenStore(ctx context.Context, c Config, log *slog.Logger) (*store.Store, error) {
 	return store.Open(ctx, store.Config{MongoURI: c.MongoURI, DataDir: c.DataDir, FerretPostgresURL: c.FerretPostgresURL,
-		Database: c.MongoDatabase, Logger: log})
+		Database: c.MongoDatabase, Logger: log, Serve: c.StoreServe, ServeCert: c.StoreTLSCert, ServeKey: c.StoreTLSKey,
+		ServeCA: c.StoreTLSCA})
+}
+
+// sharedStore tells whether other instances may write to the store: one
+// reached by URL, or the embedded one served to them.
+func (c Config) sharedStore() bool {
+	return c.MongoURI != "" || c.FerretPostgresURL != "" || c.StoreServe != ""
 }
 
 // Start opens the store, builds the read models, loads the demo year when
 // asked on an empty store, and starts serving HTTP. It returns once the
 // server accepts connections.
+//
+// With a store reached by URL, which other instances may share, the
+// records follow the server sequence log every sharedFollowInterval and the
+// accounts are read again every accountsFollowInterval (DESIGN.md §2).
 func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{Config: c, Log: log, served: make(chan error, 1)}
 	defer func() {
@@ -100,6 +120,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if a.Store, err = OpenStore(ctx, c, log); err != nil {
 		return nil, err
 	}
+	if u := a.Store.ServeURI(); u != "" {
+		log.Info("the store is served to other instances; each adds its client certificate and the CA to the URI",
+			"uri", u+"&tlsCAFile=CA.pem&tlsCertificateKeyFile=CLIENT.pem")
+	}
 	key, err := tokenKey(c)
 	if err != nil {
 		return nil, err
@@ -111,15 +135,21 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if a.Accounts, err = accounts.Open(ctx, a.Store, signer, accounts.Options{RefreshTTL: c.RefreshTTL}); err != nil {
 		return nil, err
 	}
-	snap := ""
-	if c.MongoURI == "" && c.FerretPostgresURL == "" {
-		snap = filepath.Join(c.DataDir, "read-models.snapshot")
+	// The embedded store is this process's alone; a store reached by URL
+	// may be shared with other instances, whose writes are followed.
+	snap, follow := "", sharedFollowInterval
+	if !c.sharedStore() {
+		snap, follow = filepath.Join(c.DataDir, "read-models.snapshot"), time.Minute
+	} else {
+		fctx, cancel := context.WithCancel(context.Background())
+		a.stopFollow = cancel
+		go a.Accounts.Follow(fctx, accountsFollowInterval, func(err error) { log.Warn("following accounts", "err", err) })
 	}
 	if a.Zones, err = zones.Open(ctx, a.Store, nil); err != nil {
 		return nil, err
 	}
 	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones,
-		TombstoneRetention: c.TombstoneRetention}); err != nil {
+		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow}); err != nil {
 		return nil, err
 	}
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
@@ -227,6 +257,9 @@ func (a *App) Close(ctx context.Context) error {
 		}
 	}
 	a.stopSensors()
+	if a.stopFollow != nil {
+		a.stopFollow()
+	}
 	if a.Records != nil {
 		a.Records.Close()
 	}
@@ -248,7 +281,7 @@ func (a *App) startSensors(ctx context.Context) error {
 	var err error
 	rules := sensors.AlertRules{ClearAfter: c.AlertClearAfter, SilenceFactor: c.AlertSilenceFactor}
 	snap := ""
-	if c.MongoURI == "" && c.FerretPostgresURL == "" {
+	if !c.sharedStore() {
 		snap = filepath.Join(c.DataDir, "sensors.snapshot")
 	}
 	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules, SnapshotPath: snap}); err != nil {

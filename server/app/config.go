@@ -25,6 +25,10 @@ type Config struct {
 	MongoURI          string        // BAOSHUI_MONGO_URI
 	MongoDatabase     string        // BAOSHUI_MONGO_DATABASE
 	FerretPostgresURL string        // BAOSHUI_FERRETDB_POSTGRES_URL
+	// StoreServe, StoreTLSCert, StoreTLSKey and StoreTLSCA:
+	// BAOSHUI_STORE_SERVE and BAOSHUI_STORE_TLS_{CERT,KEY,CA}, the embedded
+	// store served to other instances over mutual TLS.
+	StoreServe, StoreTLSCert, StoreTLSKey, StoreTLSCA string
 	Demo              bool          // BAOSHUI_DEMO
 	BootstrapAdmin    string        // BAOSHUI_BOOTSTRAP_ADMIN
 	TokenKey          string        // BAOSHUI_TOKEN_KEY
@@ -118,6 +122,10 @@ var settings = []setting{
 	{"BAOSHUI_MONGO_URI", "mongo-uri", "", "external MongoDB (replica set) URI instead of the embedded store", str(func(c *Config) *string { return &c.MongoURI })},
 	{"BAOSHUI_MONGO_DATABASE", "mongo-database", "baoshui", "database name", str(func(c *Config) *string { return &c.MongoDatabase })},
 	{"BAOSHUI_FERRETDB_POSTGRES_URL", "ferretdb-postgres-url", "", "run the embedded FerretDB on this PostgreSQL instead of SQLite", str(func(c *Config) *string { return &c.FerretPostgresURL })},
+	{"BAOSHUI_STORE_SERVE", "store-serve", "", "also serve the embedded store to other instances at this host:port, over TLS with client certificates (BAOSHUI_STORE_TLS_*)", str(func(c *Config) *string { return &c.StoreServe })},
+	{"BAOSHUI_STORE_TLS_CERT", "store-tls-cert", "", "PEM certificate of the served store", str(func(c *Config) *string { return &c.StoreTLSCert })},
+	{"BAOSHUI_STORE_TLS_KEY", "store-tls-key", "", "PEM private key of BAOSHUI_STORE_TLS_CERT", str(func(c *Config) *string { return &c.StoreTLSKey })},
+	{"BAOSHUI_STORE_TLS_CA", "store-tls-ca", "", "PEM CA certificate that signs the certificates of the instances allowed to connect to the served store", str(func(c *Config) *string { return &c.StoreTLSCA })},
 	{"BAOSHUI_DEMO", "demo", "0", "1 loads the 2020 demo year and demo accounts into an empty store", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -241,6 +249,17 @@ func (c Config) Validate() error {
 	}
 	if c.FerretPostgresURL != "" && !strings.HasPrefix(c.FerretPostgresURL, "postgres://") && !strings.HasPrefix(c.FerretPostgresURL, "postgresql://") {
 		errs = append(errs, "BAOSHUI_FERRETDB_POSTGRES_URL: want a postgres:// URL")
+	}
+	if c.StoreServe != "" {
+		if c.MongoURI != "" {
+			errs = append(errs, "BAOSHUI_STORE_SERVE: serves the embedded store; with BAOSHUI_MONGO_URI there is none")
+		}
+		if _, _, err := net.SplitHostPort(c.StoreServe); err != nil {
+			errs = append(errs, fmt.Sprintf("BAOSHUI_STORE_SERVE: want host:port, got %q", c.StoreServe))
+		}
+		if c.StoreTLSCert == "" || c.StoreTLSKey == "" || c.StoreTLSCA == "" {
+			errs = append(errs, "BAOSHUI_STORE_SERVE: needs BAOSHUI_STORE_TLS_CERT, BAOSHUI_STORE_TLS_KEY and BAOSHUI_STORE_TLS_CA (the store is served only over mutual TLS)")
+		}
 	}
 	if c.MongoURI == "" && c.FerretPostgresURL == "" && c.DataDir == "" {
 		errs = append(errs, "BAOSHUI_DATA_DIR: required for the embedded store")

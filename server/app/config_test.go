@@ -45,6 +45,17 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"BAOSHUI_HTTP_ADDR", "BAOSHUI_MONGO_URI", "BAOSHUI_FERRETDB_POSTGRES_URL", "BAOSHUI_BOOTSTRAP_ADMIN",
 				"BAOSHUI_TOKEN_KEY", "BAOSHUI_LOG_LEVEL", "BAOSHUI_LOG_FORMAT"}},
 		{name: "unknown flag", env: env(), args: []string{"-no-such-flag"}, wantErr: []string{"no-such-flag"}},
+		{name: "the store is served only over mutual TLS", env: env("BAOSHUI_STORE_SERVE", "0.0.0.0:27018", "BAOSHUI_STORE_TLS_CERT", "s.pem"),
+			wantErr: []string{"BAOSHUI_STORE_SERVE: needs BAOSHUI_STORE_TLS_CERT, BAOSHUI_STORE_TLS_KEY and BAOSHUI_STORE_TLS_CA"}},
+		{name: "only the embedded store is served", env: env("BAOSHUI_STORE_SERVE", "27018", "BAOSHUI_MONGO_URI", "mongodb://db:27017",
+			"BAOSHUI_STORE_TLS_CERT", "s.pem", "BAOSHUI_STORE_TLS_KEY", "s.key", "BAOSHUI_STORE_TLS_CA", "ca.pem"),
+			wantErr: []string{"with BAOSHUI_MONGO_URI there is none", "BAOSHUI_STORE_SERVE: want host:port"}},
+		{name: "a served store", env: env("BAOSHUI_STORE_SERVE", "10.0.0.5:27018", "BAOSHUI_STORE_TLS_CERT", "s.pem",
+			"BAOSHUI_STORE_TLS_KEY", "s.key", "BAOSHUI_STORE_TLS_CA", "ca.pem"), check: func(t *testing.T, c Config) {
+			if c.StoreServe != "10.0.0.5:27018" || c.StoreTLSCA != "ca.pem" || !c.sharedStore() {
+				t.Errorf("served store: %+v", c)
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

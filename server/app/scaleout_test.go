@@ -1,18 +1,25 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	mobilesync "github.com/baoshui/baoshui/mobile-sync"
+	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/internal/mosquittotest"
 	"github.com/baoshui/baoshui/server/internal/observe"
 	"github.com/baoshui/baoshui/server/store"
@@ -145,4 +152,236 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	if t.Failed() {
 		t.Log("A:", a.log(), "\nB:", b.log(), "\nMosquitto:", mq.Log())
 	}
+}
+
+// TestTwoInstancesShareRecords is the scale-out drill of the records: two
+// server processes on one store, 100 phones of 10 officers pushing 20
+// records each through both instances in turn (each phone registered on
+// one of them), instance A SIGKILLed mid-run and started again while the
+// phones retry on the other. Afterwards both instances and a third one
+// started from a scan hold every record once: the same totals, equal to
+// what the phones captured, the sync feed with each record once, and one
+// unbroken audit chain.
+func TestTwoInstancesShareRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	const officers, phones, perPhone, batch = 10, 100, 20, 5
+	ctx := context.Background()
+	backing, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = backing.Close(context.Background()) })
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	instance := func() *sensorRig {
+		return newSensorRig(t, "-mongo-uri", backing.URI(), "-mongo-database", backing.DatabaseName(),
+			"-token-key", hex.EncodeToString(key), "-mqtt-addr", "off", "-write-rate", "0")
+	}
+	a := instance()
+	b := instance()
+	bases := [2]string{"http://" + a.httpAddr, "http://" + b.httpAddr}
+
+	root := newClient(t, bases[0]).login("root", "root-password")
+	for _, u := range []enforcement.Unit{{ID: "miyun", Name: "密云区保水大队", Tier: "district"},
+		{ID: "town-a", Name: "甲镇", Tier: "town", Parent: "miyun"}, {ID: "town-b", Name: "乙镇", Tier: "town", Parent: "miyun"}} {
+		if st := root.do("POST", "/api/v1/units", u, nil); st != 201 {
+			t.Fatalf("unit %s: %d", u.ID, st)
+		}
+	}
+	users := []map[string]string{{"username": "office", "password": "password-office", "role": "office", "unit": "miyun"}}
+	for o := range officers {
+		users = append(users, map[string]string{"username": fmt.Sprintf("off-%d", o), "password": "password-off",
+			"role": "officer", "unit": []string{"town-a", "town-b"}[o%2]})
+	}
+	for _, u := range users {
+		if st := root.do("POST", "/api/v1/users", u, nil); st != 201 {
+			t.Fatalf("user %s: %d", u["username"], st)
+		}
+	}
+	// Phones are registered on A and B alternately: each instance learns
+	// the accounts and devices the other created by following them.
+	waitFor(t, time.Minute, "instance B to know the officers", func() bool {
+		var list struct {
+			Users []json.RawMessage `json:"users"`
+		}
+		return root.withBase(bases[1]).do("GET", "/api/v1/users", nil, &list) == 200 && len(list.Users) == len(users)+1
+	})
+	var tokens [officers]string
+	for o := range officers {
+		tokens[o] = newClient(t, bases[o%2]).login(fmt.Sprintf("off-%d", o), "password-off").token
+	}
+	type phone struct {
+		id, unit string
+		officer  int
+		muts     []mobilesync.Mutation
+	}
+	var wantPersons int64
+	all := make([]*phone, phones)
+	for i := range all {
+		ph := &phone{id: fmt.Sprintf("phone-%03d", i), officer: i % officers, unit: []string{"town-a", "town-b"}[i%officers%2]}
+		c := &client{t: t, base: bases[i%2], http: root.http, token: tokens[ph.officer]}
+		if st := c.do("POST", "/api/v1/devices", map[string]string{"id": ph.id, "name": ph.id}, nil); st != 201 {
+			t.Fatalf("register %s: %d", ph.id, st)
+		}
+		for j := range perPhone {
+			persons := 1 + j%4
+			wantPersons += int64(persons)
+			ph.muts = append(ph.muts, mobilesync.Mutation{Seq: int64(j + 1), Op: mobilesync.OpCreate,
+				Record: []byte(rec(fmt.Sprintf("%s-r%02d", ph.id, j), ph.unit, persons))})
+		}
+		all[i] = ph
+	}
+	waitFor(t, time.Minute, "both instances to know every phone", func() bool {
+		var da, db struct {
+			Devices []json.RawMessage `json:"devices"`
+		}
+		return root.do("GET", "/api/v1/devices", nil, &da) == 200 && len(da.Devices) == phones &&
+			root.withBase(bases[1]).do("GET", "/api/v1/devices", nil, &db) == 200 && len(db.Devices) == phones
+	})
+
+	var acked atomic.Int64
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for acked.Load() < phones*perPhone/4 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		a.kill(t)
+		time.Sleep(time.Second)
+		a.start(t)
+	}()
+	httpc := &http.Client{Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	errs := make(chan error, phones)
+	for i, ph := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next, turn := int64(1), i
+			deadline := time.Now().Add(4 * time.Minute)
+			for next <= perPhone {
+				if time.Now().After(deadline) {
+					errs <- fmt.Errorf("%s: stuck at seq %d", ph.id, next)
+					return
+				}
+				turn++ // every push, and every retry, goes to the other instance
+				end := min(next-1+batch, perPhone)
+				body, _ := json.Marshal(mobilesync.PushRequest{DeviceID: ph.id, SchemaVersion: 1, DeviceTime: time.Now(), Mutations: ph.muts[next-1 : end]})
+				req, _ := http.NewRequest("POST", bases[turn%2]+"/api/v1/sync/push", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tokens[ph.officer])
+				resp, err := httpc.Do(req)
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.StatusCode == 200:
+					var pr mobilesync.PushResponse
+					if err := json.Unmarshal(out, &pr); err != nil {
+						errs <- fmt.Errorf("%s: %v", ph.id, err)
+						return
+					}
+					for _, r := range pr.Results {
+						if r.Status != mobilesync.StatusApplied && r.Status != mobilesync.StatusDuplicate {
+							errs <- fmt.Errorf("%s seq %d: %s %s", ph.id, r.Seq, r.Status, r.Problem)
+							return
+						}
+						if !r.Replayed {
+							acked.Add(1)
+						}
+					}
+					next = pr.NextSeq
+				case resp.StatusCode == 409:
+					var gap struct {
+						ExpectedSeq int64 `json:"expected_seq"`
+					}
+					_ = json.Unmarshal(out, &gap)
+					next = gap.ExpectedSeq
+				case resp.StatusCode >= 500:
+					time.Sleep(20 * time.Millisecond)
+				default:
+					errs <- fmt.Errorf("%s: %d %s", ph.id, resp.StatusCode, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	<-killed
+	if t.Failed() {
+		t.Fatal("A:", a.log(), "\nB:", b.log())
+	}
+	t.Logf("%d phones pushed %d records through two instances; %d answered as new (the rest replayed after the kill)",
+		phones, phones*perPhone, acked.Load())
+
+	c := instance()
+	check := func(name string, cl *client) {
+		var tot struct {
+			Totals enforcement.Totals `json:"totals"`
+		}
+		var feed int
+		seen := map[string]bool{}
+		waitFor(t, time.Minute, name+" to hold every record", func() bool {
+			return cl.do("GET", "/api/v1/reports/totals?from=2020-01-01&to=2021-01-01", nil, &tot) == 200 &&
+				tot.Totals.PersonsCleared == wantPersons
+		})
+		cursor := ""
+		for {
+			var page struct {
+				Changes []struct {
+					ID        string `json:"id"`
+					ServerSeq int64  `json:"server_seq"`
+				} `json:"changes"`
+				NextCursor string `json:"next_cursor"`
+				HasMore    bool   `json:"has_more"`
+			}
+			if st := cl.do("GET", "/api/v1/sync/pull?limit=500&cursor="+cursor, nil, &page); st != 200 {
+				t.Fatalf("%s: pull: %d", name, st)
+			}
+			for _, ch := range page.Changes {
+				if seen[ch.ID] {
+					t.Errorf("%s: %s twice in the sync feed", name, ch.ID)
+				}
+				seen[ch.ID] = true
+				feed++
+			}
+			cursor = page.NextCursor
+			if !page.HasMore {
+				break
+			}
+		}
+		if feed != phones*perPhone {
+			t.Errorf("%s: the sync feed holds %d records, want %d", name, feed, phones*perPhone)
+		}
+		var rep struct {
+			OK      bool            `json:"ok"`
+			Entries int64           `json:"entries"`
+			Break   json.RawMessage `json:"break"`
+		}
+		if st := cl.do("GET", "/api/v1/audit/verify", nil, &rep); st != 200 || !rep.OK {
+			t.Errorf("%s: audit verify %d: ok %v, %d entries, break %s", name, st, rep.OK, rep.Entries, rep.Break)
+		}
+	}
+	check("A (restarted)", newClient(t, bases[0]).login("office", "password-office"))
+	check("B", newClient(t, bases[1]).login("office", "password-office"))
+	check("C (started afterwards)", newClient(t, "http://"+c.httpAddr).login("office", "password-office"))
+	if t.Failed() {
+		t.Log("A:", a.log(), "\nB:", b.log())
+	}
+}
+
+// withBase is c talking to another instance with the same token.
+func (c *client) withBase(base string) *client {
+	d := *c
+	d.base = base
+	return &d
 }

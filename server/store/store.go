@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,12 @@ type Config struct {
 	Database string
 	// Logger receives the store's own messages; FerretDB logs only errors.
 	Logger *slog.Logger
+	// Serve, when set, also serves the embedded store to other server
+	// instances at this address, over TLS with client certificates signed
+	// by ServeCA required (mutual TLS is the authentication: FerretDB's
+	// SQLite backend has no users). ServeCert and ServeKey are the
+	// server's certificate and key files.
+	Serve, ServeCert, ServeKey, ServeCA string
 }
 
 // Store is an open connection to the engine. It is safe for concurrent use.
@@ -78,6 +85,8 @@ type Store struct {
 	db     *mongo.Database
 	uri    string
 	engine string
+	// serveURI is where other instances reach the embedded store (Serve).
+	serveURI string
 
 	stopFerret context.CancelFunc
 	ferretDone chan struct{}
@@ -140,8 +149,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func (s *Store) startFerret(cfg Config) error {
+	self := "127.0.0.1:0"
+	if cfg.Serve != "" {
+		if cfg.ServeCert == "" || cfg.ServeKey == "" || cfg.ServeCA == "" {
+			return errors.New("serving the store needs a certificate, its key and the CA of the clients' certificates")
+		}
+		// With a TLS listener FerretDB names only that one in its URI; this
+		// process keeps its own loopback listener, on a port chosen here.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("embedded FerretDB: %w", err)
+		}
+		self = ln.Addr().String()
+		ln.Close()
+	}
 	fc := &ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener: ferretdb.ListenerConfig{TCP: self, TLS: cfg.Serve, TLSCertFile: cfg.ServeCert, TLSKeyFile: cfg.ServeKey,
+			TLSCAFile: cfg.ServeCA},
 		// FerretDB logs every duplicate-key insert at ERROR, and on this write
 		// path a duplicate key is the normal "already stored"; only the
 		// levels above ERROR (panics in a connection) are worth seeing.
@@ -180,9 +204,19 @@ func (s *Store) startFerret(cfg Config) error {
 		defer close(s.ferretDone)
 		_ = f.Run(ctx)
 	}()
-	s.uri = f.MongoDBURI()
+	if cfg.Serve != "" {
+		s.serveURI = f.MongoDBURI()
+		s.uri = "mongodb://" + self + "/"
+	} else {
+		s.uri = f.MongoDBURI()
+	}
 	return nil
 }
+
+// ServeURI is where other instances reach the embedded store when it is
+// served (Config.Serve), without the client certificate options each adds:
+// tlsCAFile and tlsCertificateKeyFile. It is "" otherwise.
+func (s *Store) ServeURI() string { return s.serveURI }
 
 func (s *Store) closeFerret() {
 	if s.stopFerret != nil {
@@ -252,7 +286,7 @@ const (
 var allCollections = []string{colRecords, colAudit, colUnits, colUsers, colDevices, colSessions, colMeta, colZones,
 	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks,
 	colStations, colStationCredentials, colReadings, colSensorQuarantine, colAlertEvents,
-	colCases, colCaseNumbers, CustodyItems, Campaigns, Operations}
+	colCases, colCaseNumbers, CustodyItems, Campaigns, Operations, colSeqLog}
 
 // ensureIndexes creates the secondary indexes on MongoDB, where they serve
 // the report pipelines, GridFS readers and ad-hoc queries. FerretDB never
