@@ -11,15 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoshui/baoshui/server/internal/observe"
 )
 
 // apiClient talks HTTP to the server under load and records the timing of
-// the calls it is asked to name.
+// the calls it is asked to name. Given several instances of one server (a
+// comma-separated list of base URLs), it sends each call to the next in
+// turn, as a load balancer would.
 type apiClient struct {
-	base    string
+	bases   []string
+	next    atomic.Uint64
 	http    *http.Client
 	rec     *recorder
 	timeout time.Duration
@@ -27,7 +31,16 @@ type apiClient struct {
 
 func newAPIClient(base string, conns int, timeout time.Duration, rec *recorder) *apiClient {
 	tr := &http.Transport{MaxIdleConns: conns + 16, MaxIdleConnsPerHost: conns + 16, IdleConnTimeout: 90 * time.Second}
-	return &apiClient{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr}, rec: rec, timeout: timeout}
+	c := &apiClient{http: &http.Client{Transport: tr}, rec: rec, timeout: timeout}
+	for _, b := range strings.Split(base, ",") {
+		c.bases = append(c.bases, strings.TrimRight(strings.TrimSpace(b), "/"))
+	}
+	return c
+}
+
+// base is the instance the next call goes to.
+func (c *apiClient) base() string {
+	return c.bases[(c.next.Add(1)-1)%uint64(len(c.bases))]
 }
 
 // errStatus is a non-2xx answer.
@@ -55,7 +68,7 @@ func (c *apiClient) call(name, method, path, token string, body, out any) (int, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, r)
 	if err != nil {
 		return 0, err
 	}
@@ -185,11 +198,26 @@ func (s *session) call(name, method, path string, body, out any) (int, error) {
 }
 
 // metrics scrapes the server's /metrics into name (with its labels) →
-// value.
+// value; with several instances, each value is the sum over them (memory,
+// CPU time, goroutines and counters all add up).
 func (c *apiClient) metrics() (map[string]float64, error) {
+	sum := map[string]float64{}
+	for _, base := range c.bases {
+		m, err := c.scrape(base)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			sum[k] += v
+		}
+	}
+	return sum, nil
+}
+
+func (c *apiClient) scrape(base string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +227,7 @@ func (c *apiClient) metrics() (map[string]float64, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("GET %s/metrics: status %d", base, resp.StatusCode)
 	}
 	return observe.ParseMetrics(resp.Body)
 }

@@ -170,7 +170,7 @@ func DefaultConfig() Config {
 
 // Flags registers the knobs on fs, with c's values as defaults.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.URL, "url", c.URL, "server to load (http://host:port); empty starts -bin on a fresh temporary store with the demo year")
+	fs.StringVar(&c.URL, "url", c.URL, "server to load (http://host:port), or instances of one server sharing a store, comma-separated (requests go to each in turn); empty starts -bin on a fresh temporary store with the demo year")
 	fs.StringVar(&c.MQTTAddr, "mqtt", c.MQTTAddr, "host:port of the server's MQTT broker (with -url; a started server's embedded broker otherwise)")
 	fs.StringVar(&c.Bin, "bin", c.Bin, "baoshui binary to start without -url (built into a temporary directory when missing)")
 	fs.StringVar(&c.StationsFile, "stations-file", c.StationsFile, "BAOSHUI_STATIONS_FILE of the started server (skipped when missing)")
