@@ -24,11 +24,13 @@ type Store interface {
 	InsertUnit(ctx context.Context, u enforcement.Unit) error
 	Units(ctx context.Context) ([]enforcement.Unit, error)
 	InsertUser(ctx context.Context, u auth.User) error
+	GetUser(ctx context.Context, username string) (auth.User, error)
 	Users(ctx context.Context) ([]auth.User, error)
 	InsertSession(ctx context.Context, s auth.Session) error
 	GetSession(ctx context.Context, id string) (auth.Session, error)
 	RevokeSession(ctx context.Context, id string) error
 	InsertDevice(ctx context.Context, d auth.Device) error
+	GetDevice(ctx context.Context, id string) (auth.Device, error)
 	Devices(ctx context.Context) ([]auth.Device, error)
 }
 
@@ -57,6 +59,8 @@ type Service struct {
 	auditor    Auditor
 	now        func() time.Time
 
+	shared bool
+
 	mu      sync.RWMutex
 	users   map[string]auth.User
 	devices map[string]auth.Device
@@ -66,6 +70,11 @@ type Service struct {
 type Options struct {
 	RefreshTTL time.Duration
 	Now        func() time.Time
+	// Shared says that other instances write to the store: a user or
+	// device this one does not hold is then looked up in the store by _id
+	// before it is taken as unknown (Follow adds the rest within its
+	// interval).
+	Shared bool
 }
 
 // Open loads units, users and devices from the store.
@@ -77,7 +86,7 @@ func Open(ctx context.Context, st Store, signer *auth.Signer, opt Options) (*Ser
 		opt.Now = time.Now
 	}
 	s := &Service{st: st, signer: signer, refreshTTL: opt.RefreshTTL, Units: enforcement.NewUnitTree(), now: opt.Now,
-		users: map[string]auth.User{}, devices: map[string]auth.Device{}}
+		shared: opt.Shared, users: map[string]auth.User{}, devices: map[string]auth.Device{}}
 	if _, err := s.Reload(ctx); err != nil {
 		return nil, fmt.Errorf("accounts: open: %w", err)
 	}
@@ -162,9 +171,7 @@ var dummyHash, _ = auth.HashPassword("not a password")
 
 // Login checks a username and password and issues tokens.
 func (s *Service) Login(ctx context.Context, username, password string) (Tokens, error) {
-	s.mu.RLock()
-	u, ok := s.users[username]
-	s.mu.RUnlock()
+	u, ok := s.user(ctx, username)
 	if !ok {
 		auth.CheckPassword(dummyHash, password)
 		return Tokens{}, fmt.Errorf("accounts: login: %w", ErrBadCredentials)
@@ -293,10 +300,30 @@ func (s *Service) CreateUser(ctx context.Context, actor string, nu NewUser) (aut
 
 // User returns an account by username.
 func (s *Service) User(username string) (auth.User, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	return s.user(ctx, username)
+}
+
+// lookupTimeout bounds the store lookup of an account or device this
+// instance does not hold (Options.Shared).
+const lookupTimeout = 3 * time.Second
+
+func (s *Service) user(ctx context.Context, username string) (auth.User, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	u, ok := s.users[username]
-	return u, ok
+	s.mu.RUnlock()
+	if ok || !s.shared || username == "" {
+		return u, ok
+	}
+	u, err := s.st.GetUser(ctx, username)
+	if err != nil {
+		return auth.User{}, false
+	}
+	s.mu.Lock()
+	s.users[u.Username] = u
+	s.mu.Unlock()
+	return u, true
 }
 
 // ListUsers returns the accounts whose unit passes visible, by username.
@@ -343,9 +370,21 @@ func (s *Service) RegisterDevice(ctx context.Context, owner string, d auth.Devic
 // Device returns a registered device.
 func (s *Service) Device(id string) (auth.Device, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	d, ok := s.devices[id]
-	return d, ok
+	s.mu.RUnlock()
+	if ok || !s.shared || id == "" {
+		return d, ok
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	d, err := s.st.GetDevice(ctx, id)
+	if err != nil {
+		return auth.Device{}, false
+	}
+	s.mu.Lock()
+	s.devices[d.ID] = d
+	s.mu.Unlock()
+	return d, true
 }
 
 // Devices returns the devices whose owner passes keep, by id.

@@ -42,9 +42,31 @@ func TestReloadLearnsWhatAnotherInstanceCreated(t *testing.T) {
 	if _, err := b.Login(ctx, "off-1", "password-off-1"); !errors.Is(err, accounts.ErrBadCredentials) {
 		t.Fatalf("b before reload: %v; want bad credentials (it does not know the user yet)", err)
 	}
+	// An instance that knows the store is shared looks up what it does not
+	// hold, by _id, before it answers "unknown".
+	c, err := accounts.Open(ctx, sts[1], signer, accounts.Options{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RegisterDevice(ctx, "off-1", auth.Device{ID: "phone-0", Name: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "off-1", "password-off-1"); err != nil {
+		t.Errorf("a shared instance signs in a user created on another: %v", err)
+	}
+	if d, ok := c.Device("phone-0"); !ok || d.Owner != "off-1" {
+		t.Errorf("a shared instance's device phone-0: %+v %v", d, ok)
+	}
+	if _, ok := c.Device("no-such-phone"); ok {
+		t.Error("a device nobody registered was found")
+	}
+	if _, err := c.Login(ctx, "nobody", "password-nobody"); !errors.Is(err, accounts.ErrBadCredentials) {
+		t.Errorf("an unknown user: %v; want bad credentials", err)
+	}
+
 	added, err := b.Reload(ctx)
-	if err != nil || added != 3 {
-		t.Fatalf("reload: added %d, %v; want the unit, the user and the device", added, err)
+	if err != nil || added != 4 {
+		t.Fatalf("reload: added %d, %v; want the unit, the user and the two devices", added, err)
 	}
 	if _, err := b.Login(ctx, "off-1", "password-off-1"); err != nil {
 		t.Errorf("b after reload: %v", err)

@@ -132,7 +132,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if a.Accounts, err = accounts.Open(ctx, a.Store, signer, accounts.Options{RefreshTTL: c.RefreshTTL}); err != nil {
+	if a.Accounts, err = accounts.Open(ctx, a.Store, signer, accounts.Options{RefreshTTL: c.RefreshTTL, Shared: c.sharedStore()}); err != nil {
 		return nil, err
 	}
 	// The embedded store is this process's alone; a store reached by URL

@@ -75,6 +75,17 @@ func (s *Store) Users(ctx context.Context) ([]auth.User, error) {
 	return out, nil
 }
 
+// GetUser loads one account by username (its _id); ErrNotFound when there
+// is none.
+func (s *Store) GetUser(ctx context.Context, username string) (auth.User, error) {
+	var d userDoc
+	if err := s.findByID(ctx, colUsers, username, &d); err != nil {
+		return auth.User{}, fmt.Errorf("store: get user %s: %w", username, err)
+	}
+	return auth.User{Username: d.ID, Name: d.Name, Role: auth.Role(d.Role), Unit: d.Unit,
+		PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC(), Disabled: d.Disabled}, nil
+}
+
 type sessionDoc struct {
 	ID        string    `bson:"_id"`
 	Username  string    `bson:"username"`
@@ -126,6 +137,16 @@ func (s *Store) InsertDevice(ctx context.Context, d auth.Device) error {
 		return fmt.Errorf("store: insert device %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// GetDevice loads one device by id; ErrNotFound when there is none.
+func (s *Store) GetDevice(ctx context.Context, id string) (auth.Device, error) {
+	var d deviceDoc
+	if err := s.findByID(ctx, colDevices, id, &d); err != nil {
+		return auth.Device{}, fmt.Errorf("store: get device %s: %w", id, err)
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+	return auth.Device(d), nil
 }
 
 // Devices returns every registered device; read at start.
