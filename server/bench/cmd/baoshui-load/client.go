@@ -144,13 +144,15 @@ func problemText(b []byte) string {
 	return s
 }
 
-// session is one signed-in account whose token is renewed when the
-// server answers 401 (an expired access token on a long run).
+// session is one signed-in account whose token is renewed shortly before
+// it expires, as a client does, and when the server answers 401 all the
+// same.
 type session struct {
 	c        *apiClient
 	user, pw string
 	mu       sync.Mutex
 	token    string
+	renewAt  time.Time
 }
 
 func (c *apiClient) login(user, password string) (*session, error) {
@@ -170,18 +172,31 @@ func (s *session) renew(stale string) error {
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
 	}
+	t0 := time.Now()
 	if _, err := s.c.call("", "POST", "/api/v1/auth/login", "", map[string]string{"username": s.user, "password": s.pw}, &tok); err != nil {
 		return fmt.Errorf("login %s: %w", s.user, err)
 	}
 	s.token = tok.AccessToken
+	s.renewAt = t0.Add(time.Duration(tok.ExpiresIn)*time.Second - time.Minute)
 	return nil
 }
 
+// current is the token to send, renewed first when it expires within a
+// minute.
 func (s *session) current() string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.token
+	tok, due := s.token, !s.renewAt.IsZero() && time.Now().After(s.renewAt)
+	s.mu.Unlock()
+	if due {
+		if s.renew(tok) == nil {
+			s.mu.Lock()
+			tok = s.token
+			s.mu.Unlock()
+		}
+	}
+	return tok
 }
 
 // call is apiClient.call with the session's token, signing in again once
