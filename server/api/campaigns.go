@@ -135,7 +135,7 @@ func (s *server) checkOperation(c *gin.Context, o campaigns.Operation) bool {
 	}
 	var bad []enforcement.FieldError
 	for i, id := range o.Records {
-		if h, ok := s.Records.Head(id); !ok || !visible(h.Unit) {
+		if h, ok := s.Records.Lookup(c, id); !ok || !visible(h.Unit) {
 			bad = append(bad, enforcement.FieldError{Field: fmt.Sprintf("records[%d]", i), Detail: "unknown record"})
 		}
 	}

@@ -127,7 +127,7 @@ func pageQuery(c *gin.Context, fs *fields) (limit int, after string) {
 // request itself (and returns false) when the record is not a case record
 // the caller may see, or when the filing names another id.
 func (s *server) fromRecord(c *gin.Context, req *caseFiling) bool {
-	h, ok := s.Records.Head(req.RecordID)
+	h, ok := s.Records.Lookup(c, req.RecordID)
 	if !ok || h.Voided || h.Kind != enforcement.KindCase || !s.unitVisible(principal(c))(h.Unit) {
 		fail(c, invalid(enforcement.FieldError{Field: "record_id", Detail: "not a case record you can see"}))
 		return false

@@ -65,7 +65,7 @@ func (s *server) receiveCustody(c *gin.Context) {
 	}
 	// A record outside the caller's scope is answered as one that does not
 	// exist.
-	h, ok := s.Records.Head(req.RecordID)
+	h, ok := s.Records.Lookup(c, req.RecordID)
 	if !ok || !s.unitVisible(principal(c))(h.Unit) {
 		fail(c, fmt.Errorf("record %q: %w", req.RecordID, enforcement.ErrNotFound))
 		return

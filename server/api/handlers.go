@@ -299,7 +299,7 @@ func (s *server) createRecord(c *gin.Context) {
 // answers 404 both for a missing record and for one the caller may not see.
 func (s *server) readable(c *gin.Context, action auth.Action) (records.HeadInfo, bool) {
 	id := c.Param("id")
-	h, ok := s.Records.Head(id)
+	h, ok := s.Records.Lookup(c, id)
 	p := principal(c)
 	if !ok || !auth.Allow(p, auth.ActRecordRead, &auth.Object{Unit: h.Unit, CreatedBy: h.CreatedBy}, s.Accounts.Units) {
 		fail(c, fmt.Errorf("record %s: %w", id, enforcement.ErrNotFound))

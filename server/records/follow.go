@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/baoshui/baoshui/server/audit"
@@ -121,14 +122,40 @@ type followed struct {
 // applies nothing, while a revision q names is missing and holeGrace has not
 // passed since it was first missed.
 func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) {
-	var revs []followed
+	type want struct {
+		ref   enforcement.RevRef
+		cur   int64 // the head's revision, when known
+		known bool
+		rec   enforcement.Record
+		old   enforcement.Record
+		err   error
+	}
+	var wants []*want
 	for _, ref := range q.c.Revs {
 		cur, known := s.headRev(ref.ID)
 		if known && cur >= ref.Rev {
 			continue // applied already (loaded by the scan, or refollowed)
 		}
-		rec, err := s.store.GetRevision(ctx, ref.ID, ref.Rev)
-		if errors.Is(err, enforcement.ErrNotFound) {
+		wants = append(wants, &want{ref: ref, cur: cur, known: known})
+	}
+	// The revisions are read by _id, several at once: a follower reads
+	// what every other instance writes, and one lookup at a time would
+	// fall behind a busy writer.
+	sem := make(chan struct{}, followFetchers)
+	var wg sync.WaitGroup
+	for _, w := range wants {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if w.rec, w.err = s.store.GetRevision(ctx, w.ref.ID, w.ref.Rev); w.err == nil && w.known {
+				w.old, w.err = s.store.GetRevision(ctx, w.ref.ID, w.cur)
+			}
+		})
+	}
+	wg.Wait()
+	var revs []followed
+	for _, w := range wants {
+		if errors.Is(w.err, enforcement.ErrNotFound) && w.rec.ID == "" {
 			if q.missingSince.IsZero() {
 				q.missingSince = time.Now()
 			}
@@ -136,22 +163,18 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 				return false, nil
 			}
 			s.log.Warn("a sequence claim names a revision that was never stored; its number stays unused",
-				"claim", q.c.N, "by", q.c.By, "record", ref.ID, "rev", ref.Rev)
+				"claim", q.c.N, "by", q.c.By, "record", w.ref.ID, "rev", w.ref.Rev)
 			continue
 		}
-		if err != nil {
-			return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, err)
+		if w.err != nil {
+			return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, w.err)
 		}
-		if rec.ServerSeq < q.c.First || rec.ServerSeq >= q.c.End() {
+		if w.rec.ServerSeq < q.c.First || w.rec.ServerSeq >= q.c.End() {
 			continue // stored by another writer under its own claim
 		}
-		f := followed{rec: rec}
-		if known {
-			old, err := s.store.GetRevision(ctx, ref.ID, cur)
-			if err != nil {
-				return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, err)
-			}
-			f.old = &old
+		f := followed{rec: w.rec}
+		if w.known {
+			f.old = &w.old
 		}
 		revs = append(revs, f)
 	}
@@ -176,6 +199,9 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 	}
 	return true, nil
 }
+
+// followFetchers is how many revisions a follower reads at once.
+const followFetchers = 16
 
 // headRev is the revision of the record's head in memory.
 func (s *Service) headRev(id string) (int64, bool) {
@@ -241,3 +267,17 @@ func (s *Service) followAudit(ctx context.Context, tried []audit.Entry) error {
 // Frontier is the server sequence up to which this instance has applied
 // every write, its own and other instances'; Changes answers up to it.
 func (s *Service) Frontier() int64 { return s.frontier.Load() }
+
+// Lookup is Head for a record a client names: when this instance does not
+// hold it and the store is shared, it first reads the other instances'
+// writes (a phone may create a record through one instance and correct it
+// through another a moment later) and looks again.
+func (s *Service) Lookup(ctx context.Context, id string) (HeadInfo, bool) {
+	if h, ok := s.Head(id); ok || s.followEvery >= time.Minute {
+		return h, ok
+	}
+	if _, err := s.submit(ctx, &op{kind: opFollow}); err != nil {
+		return HeadInfo{}, false
+	}
+	return s.Head(id)
+}

@@ -216,3 +216,38 @@ func TestFrontierWaitsForAClaimedRevision(t *testing.T) {
 		t.Errorf("the sync feed after the grace: %d records, want r1", len(feed))
 	}
 }
+
+// TestLookupFollowsOnAMiss: a record created through one instance is found
+// through another at once by Lookup (a phone creates through one and
+// corrects through the other), though that one's idle follow is far off.
+func TestLookupFollowsOnAMiss(t *testing.T) {
+	sts := storetest.Engines(t)[0].OpenShared(t, 2)
+	ctx := context.Background()
+	opts := records.Options{Now: func() time.Time { return now }, FollowInterval: 30 * time.Second}
+	a, err := records.Open(ctx, sts[0], tree(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := records.Open(ctx, sts[1], tree(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.Create(ctx, records.Actor{Username: "u"}, decode(t, expulsion("r1", "town-a", 2, "2020-07-04T15:20:00+08:00"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Head("r1"); ok {
+		t.Fatal("b holds r1 before following; the test shows nothing")
+	}
+	h, ok := b.Lookup(ctx, "r1")
+	if !ok || h.Rev != 1 {
+		t.Fatalf("b.Lookup(r1): %+v %v; want rev 1", h, ok)
+	}
+	if _, ok := b.Lookup(ctx, "no-such-record"); ok {
+		t.Error("a record nobody created was found")
+	}
+	if _, err := b.Correct(ctx, records.Actor{Username: "u"}, 1, decode(t, expulsion("r1", "town-a", 5, "2020-07-04T15:20:00+08:00"))); err != nil {
+		t.Errorf("b corrects a's record: %v", err)
+	}
+}

@@ -17,6 +17,7 @@ const (
 	opCorrect
 	opVoid
 	opAudit
+	opFollow // nothing to write: the batch's catch-up is what the caller waits for
 )
 
 var opAction = map[opKind]string{opCreate: "record.create", opCorrect: "record.correct", opVoid: "record.void"}
@@ -145,6 +146,10 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 	var chunks []enforcement.ChunkRef
 	var finished []*op
 	for _, o := range batch {
+		if o.kind == opFollow {
+			finished = append(finished, o)
+			continue
+		}
 		if o.kind == opAudit {
 			if o.chunk != nil {
 				chunks = append(chunks, *o.chunk)

@@ -157,7 +157,7 @@ func (a *Applier) plan(ctx context.Context, p auth.Principal, m mobilesync.Mutat
 		r.Sync = origin
 		return records.Write{Op: records.WriteCreate, Record: r}, nil
 	case mobilesync.OpCorrect:
-		h, ok := a.Records.Head(r.ID)
+		h, ok := a.Records.Lookup(ctx, r.ID)
 		if out, ok := a.may(p, auth.ActRecordCorrect, r.ID, h, ok); !ok {
 			return records.Write{}, &out
 		}
@@ -176,7 +176,7 @@ func (a *Applier) plan(ctx context.Context, p auth.Principal, m mobilesync.Mutat
 		r.Sync = origin
 		return records.Write{Op: records.WriteCorrect, Record: r, BaseRev: m.BaseRev}, nil
 	default:
-		h, ok := a.Records.Head(m.RecordID)
+		h, ok := a.Records.Lookup(ctx, m.RecordID)
 		if out, ok := a.may(p, auth.ActRecordVoid, m.RecordID, h, ok); !ok {
 			return records.Write{}, &out
 		}
