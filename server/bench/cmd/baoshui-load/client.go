@@ -58,6 +58,11 @@ func (e *errStatus) Error() string { return strconv.Itoa(e.status) + " " + e.msg
 // It returns the status (0 on a transport failure) and an error for a
 // transport failure or a non-2xx status.
 func (c *apiClient) call(name, method, path, token string, body, out any) (int, error) {
+	return c.callAt(c.base(), name, method, path, token, body, out)
+}
+
+// callAt is call sent to the instance at base.
+func (c *apiClient) callAt(base, name, method, path, token string, body, out any) (int, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -68,7 +73,7 @@ func (c *apiClient) call(name, method, path, token string, body, out any) (int, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
 	if err != nil {
 		return 0, err
 	}

@@ -221,12 +221,23 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	r.pubMu.Lock()
 	sent := r.pub.Sent
 	r.pubMu.Unlock()
-	if len(r.api.bases) > 1 {
-		// Each instance follows the others' writes within a quarter of a
-		// second; the counts are read from any of them.
-		time.Sleep(time.Second)
-	}
 	deadline := time.Now().Add(cfg.Settle)
+	if len(r.api.bases) > 1 {
+		// Each instance follows the others' writes; wait until every one
+		// counts what was applied, since the counts below are read from
+		// any of them.
+		r.syncMu.Lock()
+		want := before.incidents + r.sync.Applied
+		r.syncMu.Unlock()
+		for _, base := range r.api.bases {
+			for time.Now().Before(deadline) {
+				if n, err := r.incidentsAt(base); err == nil && n >= want {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
 	after, err := r.stored()
 	for err == nil && cfg.Stations > 0 && int64(after.readings-before.readings) < sent && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
@@ -251,6 +262,16 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		rep.Own.Warnings, rep.Own.FirstWarnings = srv.warnings()
 	}
 	return rep, nil
+}
+
+// incidentsAt counts the current year's incidents on the instance at base.
+func (r *run) incidentsAt(base string) (int, error) {
+	var m struct {
+		Matched int `json:"numberMatched"`
+	}
+	_, err := r.api.callAt(base, "", "GET", fmt.Sprintf("/api/v1/map/incidents?zoom=0&from=%d-01-01&to=%d-01-01", r.year, r.year+1),
+		r.office.current(), nil, &m)
+	return m.Matched, err
 }
 
 // stored reads what the server holds: the current year's incidents and

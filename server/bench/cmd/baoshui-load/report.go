@@ -151,6 +151,8 @@ func (r *Report) Markdown() string {
 		p("From the server's `/metrics`, scraped every second (%d samples, %d failed). The server is one process: the HTTP API, the embedded FerretDB store (SQLite) and the embedded MQTT broker.", res.Samples, res.Failed)
 	} else if c.ServerNote != "" {
 		p("From `/metrics`, scraped every second (%d samples, %d failed). %s", res.Samples, res.Failed, c.ServerNote)
+	} else if n := strings.Count(r.URL, ",") + 1; n > 1 {
+		p("From the `/metrics` of the %d instances at %s, scraped every second (%d samples, %d failed); every figure below, GOMAXPROCS too, is their sum.", n, r.URL, res.Samples, res.Failed)
 	} else {
 		p("From the server's `/metrics` at %s, scraped every second (%d samples, %d failed); with the embedded store and broker they are the same process.", r.URL, res.Samples, res.Failed)
 	}
