@@ -21,18 +21,18 @@ type Config struct {
 	// TLSCert and TLSKey: BAOSHUI_TLS_CERT, BAOSHUI_TLS_KEY; with both the
 	// server speaks HTTPS only.
 	TLSCert, TLSKey   string
-	DataDir           string        // BAOSHUI_DATA_DIR
-	MongoURI          string        // BAOSHUI_MONGO_URI
-	MongoDatabase     string        // BAOSHUI_MONGO_DATABASE
-	FerretPostgresURL string        // BAOSHUI_FERRETDB_POSTGRES_URL
+	DataDir           string // BAOSHUI_DATA_DIR
+	MongoURI          string // BAOSHUI_MONGO_URI
+	MongoDatabase     string // BAOSHUI_MONGO_DATABASE
+	FerretPostgresURL string // BAOSHUI_FERRETDB_POSTGRES_URL
 	// StoreServe, StoreTLSCert, StoreTLSKey and StoreTLSCA:
 	// BAOSHUI_STORE_SERVE and BAOSHUI_STORE_TLS_{CERT,KEY,CA}, the embedded
 	// store served to other instances over mutual TLS.
 	StoreServe, StoreTLSCert, StoreTLSKey, StoreTLSCA string
-	Demo              bool          // BAOSHUI_DEMO
-	BootstrapAdmin    string        // BAOSHUI_BOOTSTRAP_ADMIN
-	TokenKey          string        // BAOSHUI_TOKEN_KEY
-	AccessTTL         time.Duration // BAOSHUI_ACCESS_TTL
+	Demo                                              bool          // BAOSHUI_DEMO
+	BootstrapAdmin                                    string        // BAOSHUI_BOOTSTRAP_ADMIN
+	TokenKey                                          string        // BAOSHUI_TOKEN_KEY
+	AccessTTL                                         time.Duration // BAOSHUI_ACCESS_TTL
 	// LoginMaxFailures and LoginLockout: BAOSHUI_LOGIN_MAX_FAILURES,
 	// BAOSHUI_LOGIN_LOCKOUT.
 	LoginMaxFailures int
