@@ -38,6 +38,11 @@ import (
 	"github.com/baoshui/baoshui/server/zones"
 )
 
+// followedKinds are the documents besides records whose revisions other
+// instances follow through the server sequence log: the audit entries'
+// Object prefixes.
+var followedKinds = []string{"case", "custody", "campaign", "operation"}
+
 // How often an instance on a shared store reads what the others wrote.
 const (
 	sharedFollowInterval   = 250 * time.Millisecond
@@ -149,7 +154,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones,
-		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow}); err != nil {
+		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow, DocKinds: followedKinds}); err != nil {
 		return nil, err
 	}
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
@@ -177,6 +182,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if a.Campaigns, err = casesvc.OpenCampaigns(ctx, a.Store, casesvc.Options{Logger: log, Auditor: a.Records}); err != nil {
 		return nil, err
 	}
+	a.Records.FollowDocs("case", a.Cases.Follow)
+	a.Records.FollowDocs("custody", a.Custody.Follow)
+	a.Records.FollowDocs("campaign", a.Campaigns.FollowCampaign)
+	a.Records.FollowDocs("operation", a.Campaigns.FollowOperation)
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
 		"users", a.Accounts.UserCount(), "engine", a.Store.Engine(), "from", a.Records.LoadedFrom,
 		"elapsed_ms", time.Since(t0).Milliseconds())

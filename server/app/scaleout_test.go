@@ -323,6 +323,26 @@ func TestTwoInstancesShareRecords(t *testing.T) {
 	t.Logf("%d phones pushed %d records through two instances; %d answered as new (the rest replayed after the kill)",
 		phones, phones*perPhone, acked.Load())
 
+	// A campaign created through A is updated through B and read through
+	// both: the registries besides the records follow the log too.
+	offA, offB := newClient(t, bases[0]).login("office", "password-office"), newClient(t, bases[1]).login("office", "password-office")
+	camp := map[string]any{"id": "drill-2026", "name": "演练", "from": "2026-01-01", "to": "2026-12-31",
+		"targets": map[string]int64{"persons_cleared": 100}}
+	if st := offA.do("POST", "/api/v1/campaigns", camp, nil); st != 201 {
+		t.Fatalf("campaign on A: %d", st)
+	}
+	waitFor(t, 30*time.Second, "B to know the campaign", func() bool { return offB.do("GET", "/api/v1/campaigns/drill-2026", nil, nil) == 200 })
+	camp["base_rev"], camp["name"] = 1, "演练（改）"
+	if st, b, _ := offB.raw("PUT", "/api/v1/campaigns/drill-2026", camp); st != 200 {
+		t.Fatalf("campaign update on B: %d %s", st, b)
+	}
+	waitFor(t, 30*time.Second, "A to know B's update", func() bool {
+		var got struct {
+			Rev int `json:"rev"`
+		}
+		return offA.do("GET", "/api/v1/campaigns/drill-2026", nil, &got) == 200 && got.Rev == 2
+	})
+
 	c := instance()
 	check := func(name string, cl *client) {
 		var tot struct {

@@ -20,6 +20,18 @@ type Campaigns struct {
 	opt        Options
 }
 
+// FollowCampaign and FollowOperation are the records.DocFollower of the
+// campaigns and of the joint operations: a revision another server
+// instance stored.
+func (s *Campaigns) FollowCampaign(ctx context.Context, id string, rev int64) error {
+	return s.campaigns.follow(ctx, id, rev)
+}
+
+// FollowOperation: see FollowCampaign.
+func (s *Campaigns) FollowOperation(ctx context.Context, id string, rev int64) error {
+	return s.operations.follow(ctx, id, rev)
+}
+
 // OpenCampaigns reads every stored campaign and operation revision; it runs
 // at start only.
 func OpenCampaigns(ctx context.Context, st RevisionStore, opt Options) (*Campaigns, error) {

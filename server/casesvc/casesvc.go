@@ -41,6 +41,9 @@ type Store interface {
 	// ScanCaseRevisions calls fn for every stored revision, in no set
 	// order. It runs only at start.
 	ScanCaseRevisions(ctx context.Context, fn func(rev int, c cases.Case) error) error
+	// GetCaseRevision loads revision rev of case id; an error wrapping
+	// enforcement.ErrNotFound when it is not stored.
+	GetCaseRevision(ctx context.Context, id string, rev int) (cases.Case, error)
 }
 
 // Auditor appends entries to the audit chain (the record service's).
@@ -354,6 +357,25 @@ func (s *Service) Get(id string) (cases.Case, int, error) {
 		return cases.Case{}, 0, fmt.Errorf("casesvc: case %s: %w", id, enforcement.ErrNotFound)
 	}
 	return h.c, h.rev, nil
+}
+
+// Follow makes revision rev of case id, which another server instance
+// stored, current here unless a newer one is; it is the case registry's
+// records.DocFollower.
+func (s *Service) Follow(ctx context.Context, id string, rev int64) error {
+	if _, cur, err := s.Get(id); err == nil && int64(cur) >= rev {
+		return nil
+	}
+	c, err := s.store.GetCaseRevision(ctx, id, int(rev))
+	if err != nil {
+		return fmt.Errorf("casesvc: follow case %s: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.cases[id]; !ok || int64(cur.rev) < rev {
+		s.put(&head{c: c, rev: int(rev)})
+	}
+	return nil
 }
 
 // Count is the number of cases.

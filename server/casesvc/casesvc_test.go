@@ -45,6 +45,16 @@ func (m *memStore) InsertCaseRevision(_ context.Context, c cases.Case, rev int, 
 	return nil
 }
 
+func (m *memStore) GetCaseRevision(_ context.Context, id string, rev int) (cases.Case, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.revs[fmt.Sprintf("%s:%d", id, rev)]
+	if !ok {
+		return cases.Case{}, fmt.Errorf("case %s:%d: %w", id, rev, enforcement.ErrNotFound)
+	}
+	return s.c, nil
+}
+
 func (m *memStore) ScanCaseRevisions(_ context.Context, fn func(rev int, c cases.Case) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -340,5 +350,38 @@ func TestListAndOverdue(t *testing.T) {
 	}
 	if od := r.svc.Overdue(now.Add(-30*24*time.Hour), nil); len(od) != 0 {
 		t.Errorf("Overdue a month ago = %+v", od)
+	}
+}
+
+// TestFollowAnotherInstance: two services on one store, as two server
+// instances; what one files, the other holds after Follow, listed in its
+// state; an older revision changes nothing; one not stored is ErrNotFound.
+func TestFollowAnotherInstance(t *testing.T) {
+	r := newRig(t)
+	b := r.open(t)
+	ctx := context.Background()
+	c, _, err := r.svc.File(ctx, officer, filing("c1", now.Add(-time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Get("c1"); !errors.Is(err, enforcement.ErrNotFound) {
+		t.Fatalf("b before following: %v; want not found", err)
+	}
+	if err := b.Follow(ctx, "c1", 1); err != nil {
+		t.Fatal(err)
+	}
+	got, rev, err := b.Get("c1")
+	if err != nil || rev != 1 || got.CaseNo != c.CaseNo {
+		t.Fatalf("b after following: %s rev %d, %v; want %s rev 1", got.CaseNo, rev, err, c.CaseNo)
+	}
+	page, err := b.List(casesvc.ListQuery{State: cases.StateFiled})
+	if err != nil || page.Total != 1 {
+		t.Errorf("b's filed cases: %+v %v; want c1", page, err)
+	}
+	if err := b.Follow(ctx, "c1", 1); err != nil {
+		t.Errorf("following the same revision again: %v", err)
+	}
+	if err := b.Follow(ctx, "c1", 7); !errors.Is(err, enforcement.ErrNotFound) {
+		t.Errorf("following a revision not stored: %v; want not found", err)
 	}
 }

@@ -26,6 +26,12 @@ type Custody struct {
 	opt     Options
 }
 
+// Follow is the custody registry's records.DocFollower: revision rev of
+// item id, stored by another server instance.
+func (c *Custody) Follow(ctx context.Context, id string, rev int64) error {
+	return c.items.follow(ctx, id, rev)
+}
+
 // OpenCustody reads every stored custody revision; it runs at start only.
 func OpenCustody(ctx context.Context, st RevisionStore, records RecordReader, opt Options) (*Custody, error) {
 	if opt.Now == nil {

@@ -18,6 +18,9 @@ import (
 type RevisionStore interface {
 	InsertRevision(ctx context.Context, col, id string, rev int, actor string, at time.Time, body []byte) error
 	ScanRevisions(ctx context.Context, col string, fn func(id string, rev int, body []byte) error) error
+	// GetDocRevision loads one revision's JSON by _id; an error wrapping
+	// enforcement.ErrNotFound when it is not stored.
+	GetDocRevision(ctx context.Context, col, id string, rev int) ([]byte, error)
 }
 
 // The collections of the versioned registries; the store knows them by
@@ -60,6 +63,28 @@ func loadVersioned[T any](ctx context.Context, st RevisionStore, col string) (*v
 		return nil, fmt.Errorf("load %s: %w", col, err)
 	}
 	return m, nil
+}
+
+// follow makes revision rev of id, which another server instance stored,
+// the latest here unless a newer one is.
+func (m *versioned[T]) follow(ctx context.Context, id string, rev int64) error {
+	if _, cur, ok := m.get(id); ok && int64(cur) >= rev {
+		return nil
+	}
+	body, err := m.st.GetDocRevision(ctx, m.col, id, int(rev))
+	if err != nil {
+		return fmt.Errorf("follow %s %s: %w", m.col, id, err)
+	}
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("follow %s %s: decode revision %d: %w", m.col, id, rev, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h, ok := m.heads[id]; !ok || int64(h.rev) < rev {
+		m.heads[id] = &revHead[T]{v: v, rev: int(rev)}
+	}
+	return nil
 }
 
 // get returns the latest revision of id.

@@ -21,6 +21,9 @@ type SeqClaim struct {
 	Revs []RevRef
 	// Chunks are track chunks stored before the claim was made.
 	Chunks []ChunkRef
+	// Docs are revisions of other documents (cases, custody items,
+	// campaigns…) stored before the claim was made.
+	Docs []DocRef
 }
 
 // End is the first server sequence number after the claim.
@@ -30,6 +33,13 @@ func (c SeqClaim) End() int64 { return c.First + c.Size }
 type RevRef struct {
 	ID  string
 	Rev int64
+}
+
+// DocRef names revision Rev of document ID of a kind ("case", "custody",
+// "campaign", "operation"): the Object "{kind}:{id}" of its audit entry.
+type DocRef struct {
+	Kind, ID string
+	Rev      int64
 }
 
 // ChunkRef names one stored track chunk.

@@ -197,6 +197,7 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 	for i := range chunks {
 		s.addChunk(&chunks[i])
 	}
+	s.docs.push(q.c.Docs)
 	return true, nil
 }
 
@@ -217,10 +218,10 @@ func (s *Service) headRev(id string) (int64, bool) {
 // claim takes the next claim number for the batch's revisions and chunks
 // and sets each revision's ServerSeq. When another instance has taken the
 // number, it reads the claims it missed and tries the next.
-func (s *Service) claim(ctx context.Context, now time.Time, writes []*op, chunks []enforcement.ChunkRef) error {
+func (s *Service) claim(ctx context.Context, now time.Time, writes []*op, chunks []enforcement.ChunkRef, docs []enforcement.DocRef) error {
 	for try := 0; ; try++ {
 		c := enforcement.SeqClaim{N: s.lastClaim.N + 1, First: s.lastClaim.End(), Size: int64(len(writes)),
-			At: now, By: s.instance, Chunks: chunks}
+			At: now, By: s.instance, Chunks: chunks, Docs: docs}
 		for i, o := range writes {
 			o.rec.ServerSeq = c.First + int64(i)
 			c.Revs = append(c.Revs, enforcement.RevRef{ID: o.rec.ID, Rev: o.rec.Rev})
@@ -243,24 +244,33 @@ func (s *Service) claim(ctx context.Context, now time.Time, writes []*op, chunks
 // followAudit moves the chain to the newest stored entry after another
 // instance appended to it. Entries it finds that are the ones this writer
 // tried to store last (an insert that reported failure but was stored) are
-// taken off the pending list.
+// taken off the pending list. It reads the entries followFetchers at a time:
+// a busy instance appends hundreds per batch.
 func (s *Service) followAudit(ctx context.Context, tried []audit.Entry) error {
 	seq, _ := s.chain.Head()
 	for {
-		e, err := s.store.GetAudit(ctx, seq+1)
-		if errors.Is(err, enforcement.ErrNotFound) {
-			return nil
+		window := make([]audit.Entry, followFetchers)
+		errs := make([]error, followFetchers)
+		var wg sync.WaitGroup
+		for i := range window {
+			wg.Go(func() { window[i], errs[i] = s.store.GetAudit(ctx, seq+1+int64(i)) })
 		}
-		if err != nil {
-			return fmt.Errorf("records: audit: %w", err)
+		wg.Wait()
+		for i, e := range window {
+			if errors.Is(errs[i], enforcement.ErrNotFound) {
+				return nil
+			}
+			if errs[i] != nil {
+				return fmt.Errorf("records: audit: %w", errs[i])
+			}
+			if len(tried) > 0 && len(s.pending) > 0 && tried[0].Seq == e.Seq && tried[0].Hash == e.Hash {
+				tried = tried[1:]
+				s.pending = s.pending[1:]
+			}
+			s.chain = audit.NewChain(e)
+			s.storedSeq.Store(e.Seq)
+			seq = e.Seq
 		}
-		if len(tried) > 0 && len(s.pending) > 0 && tried[0].Seq == e.Seq && tried[0].Hash == e.Hash {
-			tried = tried[1:]
-			s.pending = s.pending[1:]
-		}
-		s.chain = audit.NewChain(e)
-		s.storedSeq.Store(e.Seq)
-		seq = e.Seq
 	}
 }
 

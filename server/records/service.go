@@ -99,6 +99,7 @@ type Service struct {
 	frontier    atomic.Int64 // every server sequence up to it is applied
 	instance    string
 	followEvery time.Duration
+	docs        *docQueue
 	done        chan struct{}
 	closeOnce   sync.Once
 	cancel      context.CancelFunc
@@ -199,6 +200,11 @@ type Options struct {
 	// FollowInterval is how often an idle writer reads the writes of other
 	// instances sharing the store; default 250 ms.
 	FollowInterval time.Duration
+	// DocKinds are the kinds of other documents whose revisions are
+	// claimed in the server sequence log when audited (Object
+	// "{kind}:{id}" with a Rev), so that other instances follow them
+	// (FollowDocs).
+	DocKinds []string
 }
 
 // Open builds the read models from the store, finds the head of the audit
@@ -223,7 +229,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	if err != nil {
 		return nil, fmt.Errorf("records: open: %w", err)
 	}
-	s := &Service{instance: opt.Instance, followEvery: opt.FollowInterval,
+	s := &Service{instance: opt.Instance, followEvery: opt.FollowInterval, docs: newDocQueue(opt.DocKinds, opt.Logger),
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
 		retention: opt.TombstoneRetention, heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
 		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,
@@ -262,6 +268,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.writer(wctx)
+	go s.docs.run(wctx)
 	if s.zones != nil {
 		go s.reclassifier(wctx)
 		s.ZonesChanged() // resume a job a restart interrupted

@@ -144,6 +144,7 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 	seen := map[string]bool{}
 	var writes []*op
 	var chunks []enforcement.ChunkRef
+	var docs []enforcement.DocRef
 	var finished []*op
 	for _, o := range batch {
 		if o.kind == opFollow {
@@ -153,6 +154,9 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 		if o.kind == opAudit {
 			if o.chunk != nil {
 				chunks = append(chunks, *o.chunk)
+			}
+			if d, ok := s.docs.ref(o.entry); ok {
+				docs = append(docs, d)
 			}
 			finished = append(finished, o)
 			continue
@@ -173,8 +177,8 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 		}
 		writes = append(writes, o)
 	}
-	if len(writes) > 0 || len(chunks) > 0 {
-		if err := s.claim(ctx, now, writes, chunks); err != nil {
+	if len(writes) > 0 || len(chunks) > 0 || len(docs) > 0 {
+		if err := s.claim(ctx, now, writes, chunks, docs); err != nil {
 			for _, o := range writes {
 				o.err = err
 				finished = append(finished, o)

@@ -73,6 +73,20 @@ func (s *Store) InsertCaseRevision(ctx context.Context, c cases.Case, rev int, a
 	return nil
 }
 
+// GetCaseRevision loads revision rev of case id by _id; ErrNotFound when it
+// is not stored.
+func (s *Store) GetCaseRevision(ctx context.Context, id string, rev int) (cases.Case, error) {
+	var d caseDoc
+	if err := s.findByID(ctx, colCases, CaseRevisionID(id, rev), &d); err != nil {
+		return cases.Case{}, fmt.Errorf("store: get case revision %s: %w", CaseRevisionID(id, rev), err)
+	}
+	var c cases.Case
+	if err := json.Unmarshal([]byte(d.Case), &c); err != nil {
+		return cases.Case{}, fmt.Errorf("store: decode case revision %s: %w", d.ID, err)
+	}
+	return c, nil
+}
+
 // ScanCaseRevisions calls fn with every stored revision of every case,
 // ordered by case id, then revision (ascending), so that the last call for a
 // case is its latest revision. It is a full scan that holds every revision

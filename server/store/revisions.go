@@ -65,6 +65,19 @@ func (s *Store) InsertRevision(ctx context.Context, col string, id string, rev i
 	return nil
 }
 
+// GetDocRevision loads revision rev of document id in col by _id and returns
+// its JSON; ErrNotFound when it is not stored.
+func (s *Store) GetDocRevision(ctx context.Context, col, id string, rev int) ([]byte, error) {
+	if !knownCollection(col) {
+		return nil, fmt.Errorf("store: get %s revision: %w: unknown collection", col, enforcement.ErrInvalid)
+	}
+	var d revisionDoc
+	if err := s.findByID(ctx, col, CaseRevisionID(id, rev), &d); err != nil {
+		return nil, fmt.Errorf("store: get %s revision %s: %w", col, CaseRevisionID(id, rev), err)
+	}
+	return []byte(d.Body), nil
+}
+
 // ScanRevisions calls fn with every stored revision in col, ordered by
 // document id, then revision (ascending), so that the last call for an id
 // is its latest revision. It is a full scan that holds the collection in

@@ -21,6 +21,13 @@ type seqClaimDoc struct {
 	By     string        `bson:"by"`
 	Revs   []seqRevDoc   `bson:"revs,omitempty"`
 	Chunks []seqChunkDoc `bson:"chunks,omitempty"`
+	Docs   []seqDocDoc   `bson:"docs,omitempty"`
+}
+
+type seqDocDoc struct {
+	Kind string `bson:"kind"`
+	ID   string `bson:"id"`
+	Rev  int64  `bson:"rev"`
 }
 
 type seqRevDoc struct {
@@ -46,6 +53,9 @@ func (s *Store) InsertSeqClaim(ctx context.Context, c enforcement.SeqClaim) erro
 	for _, ch := range c.Chunks {
 		d.Chunks = append(d.Chunks, seqChunkDoc{Patrol: ch.Patrol, Seq: ch.Seq})
 	}
+	for _, x := range c.Docs {
+		d.Docs = append(d.Docs, seqDocDoc{Kind: x.Kind, ID: x.ID, Rev: x.Rev})
+	}
 	if err := s.insertMany(ctx, colSeqLog, []any{d})[0]; err != nil {
 		return fmt.Errorf("store: insert sequence claim %d: %w", c.N, err)
 	}
@@ -64,6 +74,9 @@ func (s *Store) GetSeqClaim(ctx context.Context, n int64) (enforcement.SeqClaim,
 	}
 	for _, ch := range d.Chunks {
 		c.Chunks = append(c.Chunks, enforcement.ChunkRef{Patrol: ch.Patrol, Seq: ch.Seq})
+	}
+	for _, x := range d.Docs {
+		c.Docs = append(c.Docs, enforcement.DocRef{Kind: x.Kind, ID: x.ID, Rev: x.Rev})
 	}
 	return c, nil
 }
