@@ -138,16 +138,50 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 		}
 		wants = append(wants, &want{ref: ref, cur: cur, known: known})
 	}
-	// The revisions are read by _id, several at once: a follower reads
-	// what every other instance writes, and one lookup at a time would
-	// fall behind a busy writer.
+	// The claim's body holds the revisions its writer stored, in one
+	// document; without it (the writer died before storing it, or it is
+	// on its way) they are read one by one once holeGrace has passed.
+	var body map[enforcement.RevRef]*enforcement.Record
+	if len(wants) > 0 {
+		revs, err := s.store.GetSeqBody(ctx, q.c.N)
+		switch {
+		case err == nil:
+			body = make(map[enforcement.RevRef]*enforcement.Record, len(revs))
+			for i := range revs {
+				body[enforcement.RevRef{ID: revs[i].ID, Rev: revs[i].Rev}] = &revs[i]
+			}
+		case !errors.Is(err, enforcement.ErrNotFound):
+			return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, err)
+		case q.missingSince.IsZero():
+			q.missingSince = time.Now()
+			return false, nil
+		case time.Since(q.missingSince) < holeGrace:
+			return false, nil
+		}
+	}
+	// What the body lacks is read by _id, several at once: a follower reads
+	// what every other instance writes.
 	sem := make(chan struct{}, followFetchers)
 	var wg sync.WaitGroup
 	for _, w := range wants {
+		if body != nil {
+			r, ok := body[w.ref]
+			if !ok {
+				w.err = enforcement.ErrNotFound // its insert failed or lost
+				continue
+			}
+			w.rec = *r
+			if !w.known {
+				continue
+			}
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if w.rec, w.err = s.store.GetRevision(ctx, w.ref.ID, w.ref.Rev); w.err == nil && w.known {
+			if w.rec.ID == "" {
+				w.rec, w.err = s.store.GetRevision(ctx, w.ref.ID, w.ref.Rev)
+			}
+			if w.err == nil && w.known {
 				w.old, w.err = s.store.GetRevision(ctx, w.ref.ID, w.cur)
 			}
 		})
@@ -156,14 +190,10 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 	var revs []followed
 	for _, w := range wants {
 		if errors.Is(w.err, enforcement.ErrNotFound) && w.rec.ID == "" {
-			if q.missingSince.IsZero() {
-				q.missingSince = time.Now()
+			if body == nil {
+				s.log.Warn("a sequence claim names a revision that was never stored; its number stays unused",
+					"claim", q.c.N, "by", q.c.By, "record", w.ref.ID, "rev", w.ref.Rev)
 			}
-			if time.Since(q.missingSince) < holeGrace {
-				return false, nil
-			}
-			s.log.Warn("a sequence claim names a revision that was never stored; its number stays unused",
-				"claim", q.c.N, "by", q.c.By, "record", w.ref.ID, "rev", w.ref.Rev)
 			continue
 		}
 		if w.err != nil {

@@ -42,6 +42,8 @@ type Store interface {
 	InsertSeqClaim(ctx context.Context, c enforcement.SeqClaim) error
 	GetSeqClaim(ctx context.Context, n int64) (enforcement.SeqClaim, error)
 	LastSeqClaim(ctx context.Context) (enforcement.SeqClaim, error)
+	InsertSeqBody(ctx context.Context, n int64, revs []enforcement.Record) error
+	GetSeqBody(ctx context.Context, n int64) ([]enforcement.Record, error)
 	ScanAudit(ctx context.Context, fn func(audit.Entry) error) error
 	SnapshotToken(ctx context.Context) (string, error)
 	SetSnapshotToken(ctx context.Context, token string) error

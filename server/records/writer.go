@@ -208,6 +208,15 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 			finished = append(finished, o)
 		}
 	}
+	if len(writes) > 0 {
+		body := make([]enforcement.Record, len(stored))
+		for i, o := range stored {
+			body[i] = o.rec
+		}
+		if err := s.store.InsertSeqBody(ctx, s.lastClaim.N, body); err != nil {
+			s.log.Warn("sequence body not stored; other instances read the claim's revisions one by one", "claim", s.lastClaim.N, "err", err)
+		}
+	}
 	for _, o := range finished {
 		if o.existing {
 			o.res, o.err = s.resolveExisting(ctx, o)

@@ -81,6 +81,51 @@ func (s *Store) GetSeqClaim(ctx context.Context, n int64) (enforcement.SeqClaim,
 	return c, nil
 }
 
+// colSeqBodies holds, per claim, the revisions its writer stored under it.
+const colSeqBodies = "seqbodies"
+
+type seqBodyDoc struct {
+	ID   string      `bson:"_id"`
+	Revs []recordDoc `bson:"revs"`
+}
+
+// InsertSeqBody stores, under claim n's number, the revisions its writer
+// stored under it: a follower then reads one document per claim instead of
+// one per revision. A body already stored gives an error wrapping
+// ErrDuplicate.
+func (s *Store) InsertSeqBody(ctx context.Context, n int64, revs []enforcement.Record) error {
+	d := seqBodyDoc{ID: seqClaimID(n), Revs: make([]recordDoc, 0, len(revs))}
+	for _, r := range revs {
+		rd, err := toRecordDoc(r)
+		if err != nil {
+			return fmt.Errorf("store: insert sequence body %d: %w", n, err)
+		}
+		d.Revs = append(d.Revs, rd)
+	}
+	if err := s.insertMany(ctx, colSeqBodies, []any{d})[0]; err != nil {
+		return fmt.Errorf("store: insert sequence body %d: %w", n, err)
+	}
+	return nil
+}
+
+// GetSeqBody loads the revisions stored under claim n; ErrNotFound when its
+// writer has not stored the body (yet, or it died first).
+func (s *Store) GetSeqBody(ctx context.Context, n int64) ([]enforcement.Record, error) {
+	var d seqBodyDoc
+	if err := s.findByID(ctx, colSeqBodies, seqClaimID(n), &d); err != nil {
+		return nil, fmt.Errorf("store: get sequence body %d: %w", n, err)
+	}
+	out := make([]enforcement.Record, 0, len(d.Revs))
+	for _, rd := range d.Revs {
+		r, err := fromRecordDoc(rd)
+		if err != nil {
+			return nil, fmt.Errorf("store: get sequence body %d: %w", n, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // LastSeqClaim finds the newest claim with O(log n) lookups by _id, never a
 // scan; the zero SeqClaim when the log is empty.
 func (s *Store) LastSeqClaim(ctx context.Context) (enforcement.SeqClaim, error) {

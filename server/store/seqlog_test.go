@@ -131,3 +131,37 @@ func TestSeqClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestSeqBodies: a claim's body gives back the revisions stored under it,
+// once.
+func TestSeqBodies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.GetSeqBody(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no body yet: %v", err)
+		}
+		at := time.Date(2020, 7, 4, 7, 20, 0, 0, time.UTC)
+		revs := []enforcement.Record{
+			{ID: "r1", Rev: 1, Kind: enforcement.KindExpulsion, ObservedAt: at, Unit: "town-a", Persons: 3,
+				Activity: enforcement.ActivitySwimming, ServerSeq: 7, ReceivedAt: at},
+			{ID: "r2", Rev: 2, Kind: enforcement.KindVehicle, ObservedAt: at, Unit: "town-b", Vehicles: 2, ServerSeq: 8, ReceivedAt: at},
+		}
+		if err := s.InsertSeqBody(ctx, 1, revs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertSeqBody(ctx, 1, nil); !errors.Is(err, enforcement.ErrExists) {
+			t.Errorf("a second body for claim 1: %v; want a duplicate", err)
+		}
+		got, err := s.GetSeqBody(ctx, 1)
+		if err != nil || len(got) != 2 || got[0].ID != "r1" || got[0].Persons != 3 || got[0].ServerSeq != 7 ||
+			got[1].Vehicles != 2 || got[1].Rev != 2 || !got[1].ObservedAt.Equal(at) {
+			t.Errorf("body of claim 1: %+v %v", got, err)
+		}
+		if err := s.InsertSeqBody(ctx, 2, nil); err != nil {
+			t.Errorf("an empty body (nothing stored under the claim): %v", err)
+		}
+		if got, err := s.GetSeqBody(ctx, 2); err != nil || len(got) != 0 {
+			t.Errorf("empty body: %+v %v", got, err)
+		}
+	})
+}
