@@ -41,7 +41,7 @@ import (
 // followedKinds are the documents besides records whose revisions other
 // instances follow through the server sequence log: the audit entries'
 // Object prefixes.
-var followedKinds = []string{"case", "custody", "campaign", "operation"}
+var followedKinds = []string{"case", "custody", "campaign", "operation", "zones"}
 
 // How often an instance on a shared store reads what the others wrote.
 const (
@@ -154,7 +154,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones,
-		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow, DocKinds: followedKinds}); err != nil {
+		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow, Shared: c.sharedStore(), DocKinds: followedKinds}); err != nil {
 		return nil, err
 	}
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })
@@ -186,6 +186,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	a.Records.FollowDocs("custody", a.Custody.Follow)
 	a.Records.FollowDocs("campaign", a.Campaigns.FollowCampaign)
 	a.Records.FollowDocs("operation", a.Campaigns.FollowOperation)
+	a.Records.FollowDocs("zones", a.Zones.Follow)
 	log.Info("read models built", "records", a.Records.Count(), "units", len(a.Accounts.Units.All()),
 		"users", a.Accounts.UserCount(), "engine", a.Store.Engine(), "from", a.Records.LoadedFrom,
 		"elapsed_ms", time.Since(t0).Milliseconds())

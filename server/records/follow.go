@@ -313,7 +313,7 @@ func (s *Service) Frontier() int64 { return s.frontier.Load() }
 // writes (a phone may create a record through one instance and correct it
 // through another a moment later) and looks again.
 func (s *Service) Lookup(ctx context.Context, id string) (HeadInfo, bool) {
-	if h, ok := s.Head(id); ok || s.followEvery >= time.Minute {
+	if h, ok := s.Head(id); ok || !s.shared {
 		return h, ok
 	}
 	if _, err := s.submit(ctx, &op{kind: opFollow}); err != nil {

@@ -16,7 +16,7 @@ import (
 func openInstance(t *testing.T, st *store.Store, name string) *records.Service {
 	t.Helper()
 	svc, err := records.Open(context.Background(), st, tree(), records.Options{Now: func() time.Time { return now },
-		Instance: name, FollowInterval: 20 * time.Millisecond})
+		Instance: name, FollowInterval: 20 * time.Millisecond, Shared: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestFrontierWaitsForAClaimedRevision(t *testing.T) {
 func TestLookupFollowsOnAMiss(t *testing.T) {
 	sts := storetest.Engines(t)[0].OpenShared(t, 2)
 	ctx := context.Background()
-	opts := records.Options{Now: func() time.Time { return now }, FollowInterval: 30 * time.Second}
+	opts := records.Options{Now: func() time.Time { return now }, FollowInterval: 30 * time.Second, Shared: true}
 	a, err := records.Open(ctx, sts[0], tree(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -101,6 +101,7 @@ type Service struct {
 	frontier    atomic.Int64 // every server sequence up to it is applied
 	instance    string
 	followEvery time.Duration
+	shared      bool
 	docs        *docQueue
 	done        chan struct{}
 	closeOnce   sync.Once
@@ -202,6 +203,10 @@ type Options struct {
 	// FollowInterval is how often an idle writer reads the writes of other
 	// instances sharing the store; default 250 ms.
 	FollowInterval time.Duration
+	// Shared says that other instances may share the store: the writer
+	// then stores the body of each claim for them to follow, and Lookup
+	// follows on a miss. An instance alone on its store does neither.
+	Shared bool
 	// DocKinds are the kinds of other documents whose revisions are
 	// claimed in the server sequence log when audited (Object
 	// "{kind}:{id}" with a Rev), so that other instances follow them
@@ -231,7 +236,7 @@ func Open(ctx context.Context, st Store, units *enforcement.UnitTree, opt Option
 	if err != nil {
 		return nil, fmt.Errorf("records: open: %w", err)
 	}
-	s := &Service{instance: opt.Instance, followEvery: opt.FollowInterval, docs: newDocQueue(opt.DocKinds, opt.Logger),
+	s := &Service{instance: opt.Instance, followEvery: opt.FollowInterval, shared: opt.Shared, docs: newDocQueue(opt.DocKinds, opt.Logger),
 		store: st, units: units, log: opt.Logger, now: opt.Now, snapshotPath: opt.SnapshotPath, LoadedFrom: "scan",
 		retention: opt.TombstoneRetention, heads: map[string]int32{}, totals: map[cellKey]*enforcement.Counts{}, efforts: map[int32]*patrolEffort{}, chunks: map[int32]*chunkAgg{},
 		ops: make(chan *op, 1024), done: make(chan struct{}), zones: opt.Zones,

@@ -208,7 +208,7 @@ func (s *Service) process(ctx context.Context, batch []*op) (later []*op) {
 			finished = append(finished, o)
 		}
 	}
-	if len(writes) > 0 {
+	if len(writes) > 0 && s.shared {
 		body := make([]enforcement.Record, len(stored))
 		for i, o := range stored {
 			body[i] = o.rec

@@ -43,6 +43,17 @@ func (s *Store) InsertZoneVersion(ctx context.Context, v zones.Version) error {
 	return nil
 }
 
+// GetZoneVersion loads one version of a layer by _id; ErrNotFound when it is
+// not stored.
+func (s *Store) GetZoneVersion(ctx context.Context, layer string, version int64) (zones.Version, error) {
+	var d zoneDoc
+	if err := s.findByID(ctx, colZones, ZoneVersionID(layer, version), &d); err != nil {
+		return zones.Version{}, fmt.Errorf("store: get zone version %s: %w", ZoneVersionID(layer, version), err)
+	}
+	return zones.Version{Layer: d.Layer, Version: d.Version, GeoJSON: []byte(d.GeoJSON), SHA256: d.SHA256,
+		Features: d.Features, CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
 // ZoneVersions reads every stored version of every zone layer. The
 // collection holds a handful of documents per layer; it is read at start.
 func (s *Store) ZoneVersions(ctx context.Context) ([]zones.Version, error) {

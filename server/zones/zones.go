@@ -48,6 +48,9 @@ type Version struct {
 type Store interface {
 	InsertZoneVersion(ctx context.Context, v Version) error
 	ZoneVersions(ctx context.Context) ([]Version, error)
+	// GetZoneVersion loads one version; an error wrapping
+	// enforcement.ErrNotFound when it is not stored.
+	GetZoneVersion(ctx context.Context, layer string, version int64) (Version, error)
 }
 
 // Set is the layers in force at one moment. It is immutable.
@@ -218,11 +221,23 @@ func (r *Registry) Put(ctx context.Context, layer string, data []byte, by string
 	v := newVersion(layer, h[len(h)-1].Version+1, data, by, r.now())
 	v.Features = z.Len()
 	if err := r.store.InsertZoneVersion(ctx, v); err != nil {
+		if errors.Is(err, enforcement.ErrExists) {
+			return Version{}, fmt.Errorf("zones: put %s: %w: version %d was stored by another server; send it again",
+				layer, enforcement.ErrConflict, v.Version)
+		}
 		return Version{}, fmt.Errorf("zones: put %s: %w", layer, err)
 	}
 	r.history[layer] = append(h, v)
+	r.install(layer, z, v)
+	return v, nil
+}
+
+// install makes version v (parsed as z) the layer in force and tells the
+// watchers; r.mu is held. The generation is the sum of the layers'
+// versions, as Open computes it, so that instances agree on it.
+func (r *Registry) install(layer string, z *geo.ZoneSet, v Version) {
 	old := r.cur.Load()
-	set := &Set{Generation: old.Generation + 1, layers: map[string]*geo.ZoneSet{}, versions: map[string]Version{}}
+	set := &Set{Generation: old.Generation + v.Version - old.versions[layer].Version, layers: map[string]*geo.ZoneSet{}, versions: map[string]Version{}}
 	for k := range old.layers {
 		set.layers[k], set.versions[k] = old.layers[k], old.versions[k]
 	}
@@ -231,5 +246,37 @@ func (r *Registry) Put(ctx context.Context, layer string, data []byte, by string
 	for _, fn := range r.watchers {
 		fn(set)
 	}
-	return v, nil
+}
+
+// Follow makes version of layer, which another server instance stored, the
+// one in force unless a newer one is; the versions between are read too,
+// for History. It is the registry's records.DocFollower.
+func (r *Registry) Follow(ctx context.Context, layer string, version int64) error {
+	if !slices.Contains(Layers, layer) {
+		return fmt.Errorf("zones: follow %q: %w", layer, ErrUnknownLayer)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.history[layer]
+	last := h[len(h)-1].Version
+	if version <= last {
+		return nil
+	}
+	var got []Version
+	for n := last + 1; n <= version; n++ {
+		v, err := r.store.GetZoneVersion(ctx, layer, n)
+		if err != nil {
+			return fmt.Errorf("zones: follow %s: %w", layer, err)
+		}
+		got = append(got, v)
+	}
+	v := got[len(got)-1]
+	z, err := geo.ParseLayer(geo.Layer(layer), v.GeoJSON)
+	if err != nil {
+		return fmt.Errorf("zones: follow %s version %d: %w", layer, version, err)
+	}
+	v.Features = z.Len()
+	r.history[layer] = append(h, got...)
+	r.install(layer, z, v)
+	return nil
 }

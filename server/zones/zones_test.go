@@ -86,3 +86,49 @@ func TestRegistryVersionsLayers(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowAnotherInstance: two registries on one store, as two server
+// instances; a layer one puts (twice) is in force in the other after
+// Follow, with its history and the same generation; a stale put through
+// the other is a conflict, not a lost version.
+func TestFollowAnotherInstance(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	a, err := zones.Open(ctx, st, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := zones.Open(ctx, st, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int64
+	b.Watch(func(s *zones.Set) { seen = append(seen, s.Generation) })
+	demo, _ := zonegen.Generate()
+	towns := bytes.ReplaceAll(demo["towns.geojson"], []byte(`"id":"town-`), []byte(`"id":"area-`))
+	for range 2 {
+		if _, err := a.Put(ctx, "towns", towns, "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Put(ctx, "towns", towns, "admin"); !errors.Is(err, enforcement.ErrConflict) {
+		t.Errorf("b puts version 2, which a stored: %v; want a conflict", err)
+	}
+	if err := b.Follow(ctx, "towns", 3); err != nil {
+		t.Fatal(err)
+	}
+	_, v, _ := b.Current().Layer("towns")
+	if v.Version != 3 || b.Current().Generation != a.Current().Generation || len(seen) != 1 || seen[0] != 5 {
+		t.Errorf("b after following: version %d, generation %d (a's %d), watchers saw %v", v.Version,
+			b.Current().Generation, a.Current().Generation, seen)
+	}
+	if h, err := b.History("towns"); err != nil || len(h) != 3 {
+		t.Errorf("b's history of towns: %d versions, %v; want 3", len(h), err)
+	}
+	if err := b.Follow(ctx, "towns", 2); err != nil || len(seen) != 1 {
+		t.Errorf("following an older version: %v, watchers %v; want nothing done", err, seen)
+	}
+	if err := b.Follow(ctx, "towns", 9); !errors.Is(err, enforcement.ErrNotFound) {
+		t.Errorf("following a version not stored: %v; want not found", err)
+	}
+}
