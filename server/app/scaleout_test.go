@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os/exec"
@@ -259,55 +257,10 @@ func TestTwoInstancesShareRecords(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			next, turn := int64(1), i
-			deadline := time.Now().Add(4 * time.Minute)
-			for next <= perPhone {
-				if time.Now().After(deadline) {
-					errs <- fmt.Errorf("%s: stuck at seq %d", ph.id, next)
-					return
-				}
-				turn++ // every push, and every retry, goes to the other instance
-				end := min(next-1+batch, perPhone)
-				body, _ := json.Marshal(mobilesync.PushRequest{DeviceID: ph.id, SchemaVersion: 1, DeviceTime: time.Now(), Mutations: ph.muts[next-1 : end]})
-				req, _ := http.NewRequest("POST", bases[turn%2]+"/api/v1/sync/push", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+tokens[ph.officer])
-				resp, err := httpc.Do(req)
-				if err != nil {
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				out, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				switch {
-				case resp.StatusCode == 200:
-					var pr mobilesync.PushResponse
-					if err := json.Unmarshal(out, &pr); err != nil {
-						errs <- fmt.Errorf("%s: %v", ph.id, err)
-						return
-					}
-					for _, r := range pr.Results {
-						if r.Status != mobilesync.StatusApplied && r.Status != mobilesync.StatusDuplicate {
-							errs <- fmt.Errorf("%s seq %d: %s %s", ph.id, r.Seq, r.Status, r.Problem)
-							return
-						}
-						if !r.Replayed {
-							acked.Add(1)
-						}
-					}
-					next = pr.NextSeq
-				case resp.StatusCode == 409:
-					var gap struct {
-						ExpectedSeq int64 `json:"expected_seq"`
-					}
-					_ = json.Unmarshal(out, &gap)
-					next = gap.ExpectedSeq
-				case resp.StatusCode >= 500:
-					time.Sleep(20 * time.Millisecond)
-				default:
-					errs <- fmt.Errorf("%s: %d %s", ph.id, resp.StatusCode, out)
-					return
-				}
+			// Every push, and every retry, goes to the other instance.
+			server := func(attempt int) string { return bases[(i+1+attempt)%2] }
+			if err := pushLikeAPhone(httpc, server, tokens[ph.officer], ph.id, ph.muts, batch, &acked, time.Now().Add(4*time.Minute)); err != nil {
+				errs <- err
 			}
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -73,52 +74,9 @@ func TestSyncKilledMidPushLosesNothingAndDoublesNothing(t *testing.T) {
 		wg.Add(1)
 		go func(ph *phone) {
 			defer wg.Done()
-			next := int64(1)
-			deadline := time.Now().Add(5 * time.Minute)
-			for next <= int64(len(ph.muts)) {
-				if time.Now().After(deadline) {
-					errs <- fmt.Errorf("%s: stuck at seq %d", ph.id, next)
-					return
-				}
-				end := min(next-1+25, int64(len(ph.muts)))
-				body, _ := json.Marshal(mobilesync.PushRequest{DeviceID: ph.id, SchemaVersion: 1, DeviceTime: time.Now(), Mutations: ph.muts[next-1 : end]})
-				req, _ := http.NewRequest("POST", base+"/api/v1/sync/push", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+ph.token)
-				resp, err := httpc.Do(req)
-				if err != nil {
-					time.Sleep(50 * time.Millisecond) // the server is down: retry the same batch
-					continue
-				}
-				var out mobilesync.PushResponse
-				var gap struct {
-					ExpectedSeq int64 `json:"expected_seq"`
-				}
-				b := new(bytes.Buffer)
-				_, _ = b.ReadFrom(resp.Body)
-				resp.Body.Close()
-				switch {
-				case resp.StatusCode == 200:
-					_ = json.Unmarshal(b.Bytes(), &out)
-					for _, r := range out.Results {
-						if r.Status != mobilesync.StatusApplied && r.Status != mobilesync.StatusDuplicate {
-							errs <- fmt.Errorf("%s seq %d: %s %s", ph.id, r.Seq, r.Status, r.Problem)
-							return
-						}
-						if !r.Replayed {
-							acked.Add(1)
-						}
-					}
-					next = out.NextSeq
-				case resp.StatusCode == 409:
-					_ = json.Unmarshal(b.Bytes(), &gap)
-					next = gap.ExpectedSeq
-				case resp.StatusCode >= 500:
-					time.Sleep(50 * time.Millisecond)
-				default:
-					errs <- fmt.Errorf("%s: %d %s", ph.id, resp.StatusCode, b)
-					return
-				}
+			server := func(int) string { return base }
+			if err := pushLikeAPhone(httpc, server, ph.token, ph.id, ph.muts, 25, &acked, time.Now().Add(5*time.Minute)); err != nil {
+				errs <- err
 			}
 		}(ph)
 	}
@@ -152,4 +110,59 @@ func TestSyncKilledMidPushLosesNothingAndDoublesNothing(t *testing.T) {
 			t.Errorf("%s: %d next %d, want %d with the last seq replayed", ph.id, resp.StatusCode, out.NextSeq, last.Seq+1)
 		}
 	}
+}
+
+// pushLikeAPhone pushes muts (seqs 1…n) of device in batches of batch as a
+// phone retries: the same batch after a transport error or a 5xx (after
+// 20 ms), from expected_seq after a 409 gap. server(i) names the server of
+// the i-th attempt. Mutations answered as new (not replayed) are counted in
+// acked. It returns the first answer a phone could not go on from, or
+// being stuck at deadline.
+func pushLikeAPhone(httpc *http.Client, server func(attempt int) string, token, device string, muts []mobilesync.Mutation,
+	batch int64, acked *atomic.Int64, deadline time.Time) error {
+	next := int64(1)
+	for attempt := 0; next <= int64(len(muts)); attempt++ {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: stuck at seq %d", device, next)
+		}
+		end := min(next-1+batch, int64(len(muts)))
+		body, _ := json.Marshal(mobilesync.PushRequest{DeviceID: device, SchemaVersion: 1, DeviceTime: time.Now(), Mutations: muts[next-1 : end]})
+		req, _ := http.NewRequest("POST", server(attempt)+"/api/v1/sync/push", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := httpc.Do(req)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond) // the server is down: retry the same batch
+			continue
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 200:
+			var pr mobilesync.PushResponse
+			if err := json.Unmarshal(out, &pr); err != nil {
+				return fmt.Errorf("%s: %v", device, err)
+			}
+			for _, r := range pr.Results {
+				if r.Status != mobilesync.StatusApplied && r.Status != mobilesync.StatusDuplicate {
+					return fmt.Errorf("%s seq %d: %s %s", device, r.Seq, r.Status, r.Problem)
+				}
+				if !r.Replayed {
+					acked.Add(1)
+				}
+			}
+			next = pr.NextSeq
+		case resp.StatusCode == 409:
+			var gap struct {
+				ExpectedSeq int64 `json:"expected_seq"`
+			}
+			_ = json.Unmarshal(out, &gap)
+			next = gap.ExpectedSeq
+		case resp.StatusCode >= 500:
+			time.Sleep(20 * time.Millisecond)
+		default:
+			return fmt.Errorf("%s: %d %s", device, resp.StatusCode, out)
+		}
+	}
+	return nil
 }
