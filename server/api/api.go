@@ -198,6 +198,9 @@ func New(d Deps) http.Handler {
 		userWrites:   newBuckets(d.Writes.UserPerSecond, d.Writes.UserBurst),
 		clientWrites: newBuckets(d.Writes.ClientPerSecond, d.Writes.ClientBurst)}
 	s.metrics.sensors(d.Monitoring, d.IngestStats)
+	if d.Records != nil {
+		s.metrics.records(d.Records)
+	}
 	if d.Cases != nil {
 		s.metrics.reg.MustRegister(&caseCollector{cases: d.Cases, now: s.Now})
 	}
@@ -361,6 +364,26 @@ func newMetrics() *metrics {
 		Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route", "method"})
 	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// records registers the size of the record read models and where the
+// instance stands in the server sequence log, read when /metrics is
+// scraped. On a shared store, baoshui_server_sequence_claims_queued is the
+// follow lag: claims of other instances known but not applied yet.
+func (m *metrics) records(r *records.Service) {
+	for _, g := range []struct {
+		name, help string
+		get        func() int64
+	}{
+		{"baoshui_records", "Field records held in memory (their current revisions).", func() int64 { return int64(r.Count()) }},
+		{"baoshui_server_sequence_frontier", "The server sequence up to which every write of every instance is applied here.", func() int64 { return r.FollowStats().Frontier }},
+		{"baoshui_server_sequence_claim", "The newest claim of the server sequence log this instance knows.", func() int64 { return r.FollowStats().Claim }},
+		{"baoshui_server_sequence_claims_queued", "Claims known but not applied yet (other instances' writes still to follow).", func() int64 { return r.FollowStats().Queued }},
+	} {
+		get := g.get
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			func() float64 { return float64(get()) }))
+	}
 }
 
 // sensors registers the monitoring and ingest counters, read when

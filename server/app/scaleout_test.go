@@ -275,6 +275,14 @@ func TestTwoInstancesShareRecords(t *testing.T) {
 	}
 	t.Logf("%d phones pushed %d records through two instances; %d answered as new (the rest replayed after the kill)",
 		phones, phones*perPhone, acked.Load())
+	// Both stand at the same place in the server sequence log, with
+	// nothing left to follow.
+	waitFor(t, 30*time.Second, "both instances at one frontier", func() bool {
+		fa, fb := metric(t, bases[0], "baoshui_server_sequence_frontier"), metric(t, bases[1], "baoshui_server_sequence_frontier")
+		return fa > 0 && fa == fb && metric(t, bases[0], "baoshui_server_sequence_claims_queued") == 0 &&
+			metric(t, bases[1], "baoshui_server_sequence_claims_queued") == 0 &&
+			metric(t, bases[0], "baoshui_records") == phones*perPhone && metric(t, bases[1], "baoshui_records") == phones*perPhone
+	})
 
 	// A campaign created through A is updated through B and read through
 	// both: the registries besides the records follow the log too.

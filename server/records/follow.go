@@ -65,6 +65,7 @@ func (s *Service) startFollowing(ctx context.Context, claimN, maxSeq int64) erro
 	// moves past each as it is applied.
 	s.frontier.Store(base.End() - 1)
 	s.lastClaim = base
+	s.claimSeen.Store(base.N)
 	return s.catchUp(ctx)
 }
 
@@ -90,6 +91,8 @@ func (s *Service) fetchClaims(ctx context.Context) error {
 		}
 		s.lastClaim = c
 		s.queue = append(s.queue, &queuedClaim{c: c})
+		s.claimSeen.Store(c.N)
+		s.queued.Store(int64(len(s.queue)))
 	}
 }
 
@@ -107,6 +110,7 @@ func (s *Service) applyQueued(ctx context.Context) error {
 		s.frontier.Store(max(s.frontier.Load(), q.c.End()-1))
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
+		s.queued.Store(int64(len(s.queue)))
 	}
 	return nil
 }
@@ -152,6 +156,10 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 			}
 		case !errors.Is(err, enforcement.ErrNotFound):
 			return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, err)
+		case !s.shared:
+			// Alone on its store, the instance writes no bodies; a claim
+			// it follows is from its own earlier life, whose inserts are
+			// over: read them now.
 		case q.missingSince.IsZero():
 			q.missingSince = time.Now()
 			return false, nil
@@ -260,6 +268,8 @@ func (s *Service) claim(ctx context.Context, now time.Time, writes []*op, chunks
 		if err == nil {
 			s.lastClaim = c
 			s.queue = append(s.queue, &queuedClaim{c: c, own: true})
+			s.claimSeen.Store(c.N)
+			s.queued.Store(int64(len(s.queue)))
 			return nil
 		}
 		if !errors.Is(err, enforcement.ErrExists) || try >= maxClaimTries {
@@ -302,6 +312,18 @@ func (s *Service) followAudit(ctx context.Context, tried []audit.Entry) error {
 			seq = e.Seq
 		}
 	}
+}
+
+// FollowStats is where an instance stands in the server sequence log.
+type FollowStats struct {
+	// Claim is the newest claim known; Queued how many known claims are
+	// not applied yet (the follow lag); Frontier as Frontier says.
+	Claim, Queued, Frontier int64
+}
+
+// FollowStats reports where the instance stands in the server sequence log.
+func (s *Service) FollowStats() FollowStats {
+	return FollowStats{Claim: s.claimSeen.Load(), Queued: s.queued.Load(), Frontier: s.frontier.Load()}
 }
 
 // Frontier is the server sequence up to which this instance has applied

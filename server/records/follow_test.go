@@ -251,3 +251,31 @@ func TestLookupFollowsOnAMiss(t *testing.T) {
 		t.Errorf("b corrects a's record: %v", err)
 	}
 }
+
+// TestAloneAHoleDoesNotHoldTheFeed: an instance alone on its store writes
+// no claim bodies; a claim of its earlier life whose revision was never
+// stored must not hold its sync feed back after a restart.
+func TestAloneAHoleDoesNotHoldTheFeed(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	me := records.Actor{Username: "u"}
+	svc := open(t, st)
+	if _, err := svc.Create(ctx, me, decode(t, expulsion("r1", "town-a", 2, "2020-07-04T15:20:00+08:00"))); err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	// The process died between its claim and its insert.
+	ghost := enforcement.SeqClaim{N: 2, First: 2, Size: 1, At: time.Now(), By: "me, earlier",
+		Revs: []enforcement.RevRef{{ID: "never-stored", Rev: 1}}}
+	if err := st.InsertSeqClaim(ctx, ghost); err != nil {
+		t.Fatal(err)
+	}
+	again := open(t, st)
+	res, err := again.Create(ctx, me, decode(t, expulsion("r2", "town-a", 1, "2020-07-04T15:20:00+08:00")))
+	if err != nil || res.Record.ServerSeq != 3 {
+		t.Fatalf("create after the restart: seq %d, %v; want 3", res.Record.ServerSeq, err)
+	}
+	if feed := allChanges(t, again); len(feed) != 2 {
+		t.Errorf("the sync feed holds %d records at once after the restart; want r1 and r2", len(feed))
+	}
+}

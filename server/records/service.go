@@ -99,6 +99,8 @@ type Service struct {
 	lastClaim   enforcement.SeqClaim
 	queue       []*queuedClaim
 	frontier    atomic.Int64 // every server sequence up to it is applied
+	claimSeen   atomic.Int64 // lastClaim.N, for FollowStats
+	queued      atomic.Int64 // len(queue), for FollowStats
 	instance    string
 	followEvery time.Duration
 	shared      bool
