@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/server/audit"
 	"github.com/baoshui/baoshui/server/enforcement"
 	"github.com/baoshui/baoshui/server/monitoring"
 )
@@ -106,6 +107,11 @@ func (s *server) putStation(c *gin.Context, st sensors.Station, create bool) {
 		fail(c, err)
 		return
 	}
+	// The audit entry also tells the other instances on the store.
+	if err := s.Records.Audit(c, audit.Entry{Actor: principal(c).Username, Action: "station.put", Object: "station:" + v.Station.ID,
+		Rev: v.Version}); err != nil {
+		s.Logger.Warn("audit of a station change not yet stored", "station", v.Station.ID, "version", v.Version, "err", err)
+	}
 	view, err := s.Monitoring.Station(v.Station.ID)
 	if err != nil {
 		fail(c, err)
@@ -124,6 +130,12 @@ func (s *server) issueCredential(c *gin.Context) {
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	// Never the password: the entry names the issue, and tells the other
+	// instances on the store.
+	if err := s.Records.Audit(c, audit.Entry{Actor: principal(c).Username, Action: "credential.issue", Object: "credential:" + cred.Station,
+		Rev: cred.Version}); err != nil {
+		s.Logger.Warn("audit of a credential issue not yet stored", "station", cred.Station, "version", cred.Version, "err", err)
 	}
 	// The password is shown this once: no cache may keep it.
 	c.Header("Cache-Control", "no-store")

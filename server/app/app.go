@@ -41,7 +41,7 @@ import (
 // followedKinds are the documents besides records whose revisions other
 // instances follow through the server sequence log: the audit entries'
 // Object prefixes.
-var followedKinds = []string{"case", "custody", "campaign", "operation", "zones"}
+var followedKinds = []string{"case", "custody", "campaign", "operation", "zones", "station", "credential"}
 
 // How often an instance on a shared store reads what the others wrote.
 const (
@@ -207,6 +207,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if err := a.startSensors(ctx); err != nil {
 		return nil, err
 	}
+	a.Records.FollowDocs("station", a.Monitoring.FollowStation)
+	a.Records.FollowDocs("credential", a.Monitoring.FollowCredential)
 	web, err := console.New(console.Options{TileURL: c.TileURL, TileAttribution: c.TileAttribution, TileSubdomains: c.TileSubdomains})
 	if err != nil {
 		return nil, err

@@ -37,10 +37,12 @@ func metric(t *testing.T, base, name string) float64 {
 // TestTwoInstancesShareIngest is the scale-out drill of the sensor ingest:
 // two server processes on one store (an embedded FerretDB both reach by
 // URI) and one Mosquitto, both subscribed through the shared subscription
-// $share/baoshui/…; 100 stations publish 100 readings each at QoS 1 while
-// one instance is SIGKILLed and started again. Afterwards a third instance,
-// started on the same store, counts exactly 100 readings of every station:
-// each reading stored once, none lost, and both instances took a share.
+// $share/baoshui/…; 101 stations (one registered through B while both
+// run) publish 100 readings each at QoS 1 while one instance is SIGKILLed
+// and started again. Afterwards a third instance, started on the same
+// store, counts exactly 100 readings of every station: each reading stored
+// once, none lost (none quarantined as of an unknown station), and both
+// instances took a share.
 func TestTwoInstancesShareIngest(t *testing.T) {
 	mqttClients(t)
 	if testing.Short() {
@@ -54,7 +56,10 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = backing.Close(context.Background()) })
 
-	ids := make([]string, stations)
+	// Stations 1 to 100 are registered through A before B starts; one
+	// more through B once both run, which A must learn of, or it would
+	// quarantine its share of that station's readings.
+	ids := make([]string, stations+1)
 	users := map[string]string{mosquittotest.ServerUser: "server-secret"}
 	for i := range ids {
 		ids[i] = fmt.Sprintf("st-%03d", i+1)
@@ -80,22 +85,29 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	a := instance("a", true)
 	baseA := "http://" + a.httpAddr
 	root := newClient(t, baseA).login("root", "root-password")
-	for _, id := range ids {
+	station := func(c *client, id string) {
 		body := fmt.Sprintf(`{"id":%q,"name":%q,"location":{"type":"Point","coordinates":[116.96,40.52]},"water_body":"reservoir",`+
 			`"target_class":"II","params":["ph","do_mg_l","codmn_mg_l","nh3n_mg_l","tp_mg_l"],"interval":"PT5M"}`, id, "测试站 "+id)
-		if st, b, _ := root.raw("POST", "/api/v1/stations", body); st != 201 {
+		if st, b, _ := c.raw("POST", "/api/v1/stations", body); st != 201 {
 			t.Fatalf("station %s: %d %s", id, st, b)
 		}
+	}
+	for _, id := range ids[:stations] {
+		station(root, id)
 	}
 	b := instance("b", true)
 	baseB := "http://" + b.httpAddr
 	if st := newClient(t, baseB).login("root", "root-password").do("GET", "/api/v1/stations/st-100", nil, nil); st != 200 {
 		t.Fatalf("instance B does not see the stations: %d", st)
 	}
+	station(root.withBase(baseB), ids[stations])
+	waitFor(t, 30*time.Second, "A to know the station registered through B", func() bool {
+		return root.do("GET", "/api/v1/stations/"+ids[stations], nil, nil) == 200
+	})
 
 	base0 := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
 	var wg sync.WaitGroup
-	errs := make(chan error, stations)
+	errs := make(chan error, len(ids))
 	for _, id := range ids {
 		var lines strings.Builder
 		for k := 0; k < perStation; k++ {
@@ -126,7 +138,7 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	a.start(t)
 	// Everything published is acknowledged by one instance or the other:
 	// wait until Mosquitto holds nothing more for either session.
-	total := float64(stations * perStation)
+	total := float64(len(ids) * perStation)
 	waitFor(t, 3*time.Minute, "the burst stored", func() bool {
 		return ackedA+metric(t, baseA, "baoshui_ingest_acked_total")+metric(t, baseB, "baoshui_ingest_acked_total") >= total
 	})

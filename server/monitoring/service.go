@@ -435,6 +435,60 @@ func (s *Service) IssueCredential(ctx context.Context, by, stationID string) (Is
 	return IssuedCredential{Station: stationID, Username: c.Username, Password: password, Version: c.Version, IssuedAt: c.IssuedAt}, nil
 }
 
+// FollowStation installs version of a station that another server
+// instance stored, unless a newer one is in force; the ingest and the
+// embedded broker hear of it as of a local change. It is the registry's
+// records.DocFollower.
+func (s *Service) FollowStation(ctx context.Context, id string, version int64) error {
+	s.mu.RLock()
+	cur, ok := s.stations[id]
+	s.mu.RUnlock()
+	if ok && cur.version >= version {
+		return nil
+	}
+	v, err := s.store.GetStationVersion(ctx, id, version)
+	if err != nil {
+		return fmt.Errorf("monitoring: follow station %s: %w", id, err)
+	}
+	s.mu.Lock()
+	if cur, ok := s.stations[id]; !ok || cur.version < version {
+		s.putStationLocked(v, s.opt.Now())
+	}
+	s.mu.Unlock()
+	s.notifyStations()
+	return nil
+}
+
+// FollowCredential installs an issue of a station's device credential that
+// another server instance made, unless a newer one is in force: the
+// previous password stops working here too. It is a records.DocFollower.
+func (s *Service) FollowCredential(ctx context.Context, station string, version int64) error {
+	s.mu.RLock()
+	prev, ok := s.creds[station]
+	s.mu.RUnlock()
+	if ok && prev.Version >= version {
+		return nil
+	}
+	c, err := s.store.GetCredential(ctx, station, version)
+	if err != nil {
+		return fmt.Errorf("monitoring: follow credential of %s: %w", station, err)
+	}
+	s.mu.Lock()
+	if prev, ok := s.creds[c.Username]; ok && prev.Version >= c.Version {
+		s.mu.Unlock()
+		return nil
+	}
+	s.creds[c.Username] = c
+	s.mu.Unlock()
+	s.pubMu.Lock()
+	fns := append([]func(Credential){}, s.onCreds...)
+	s.pubMu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+	return nil
+}
+
 // hashPassword is SHA-256(salt || password): adequate for generated
 // secrets of 192 bits (see Credential).
 func hashPassword(salt []byte, password string) []byte {

@@ -368,3 +368,52 @@ func TestReplayAfterCrash(t *testing.T) {
 		t.Fatalf("second start: %+v, want %+v", b, a)
 	}
 }
+
+// TestFollowAnotherInstance: two services on one store, as two server
+// instances; a station registered and a credential issued through one are
+// in force in the other after following them, and the ingest and the
+// broker of the other hear of them.
+func TestFollowAnotherInstance(t *testing.T) {
+	sts := storetest.Engines(t)[0].OpenShared(t, 2)
+	clk := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+	a, b := open(t, sts[0], clk), open(t, sts[1], clk)
+	ctx := context.Background()
+	var heard map[string]sensors.Station
+	b.OnStations(func(m map[string]sensors.Station) { heard = m })
+	var creds []monitoring.Credential
+	b.OnCredential(func(c monitoring.Credential) { creds = append(creds, c) })
+
+	st := stations(t)[0]
+	v, err := a.PutStation(ctx, "admin", st, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := a.IssueCredential(ctx, "admin", st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := heard[st.ID]; ok {
+		t.Fatal("b knows the station before following; the test shows nothing")
+	}
+	if err := b.FollowStation(ctx, st.ID, v.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.FollowCredential(ctx, st.ID, issued.Version); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := heard[st.ID]; !ok {
+		t.Error("b's ingest did not hear of the station")
+	}
+	if len(creds) != 1 || creds[0].Version != issued.Version {
+		t.Errorf("b's broker heard of %d credentials, want the one issued", len(creds))
+	}
+	if got, ok := b.Authenticate(st.ID, issued.Password); !ok || got != st.ID {
+		t.Errorf("b does not authenticate the device with the password issued through a")
+	}
+	if err := b.FollowStation(ctx, st.ID, v.Version); err != nil || len(creds) != 1 {
+		t.Errorf("following the same version again: %v", err)
+	}
+	if err := b.FollowStation(ctx, st.ID, v.Version+5); !errors.Is(err, enforcement.ErrNotFound) {
+		t.Errorf("following a version not stored: %v; want not found", err)
+	}
+}

@@ -79,6 +79,10 @@ type Store interface {
 	StationVersions(ctx context.Context) ([]StationVersion, error)
 	InsertCredential(ctx context.Context, c Credential) error
 	Credentials(ctx context.Context) ([]Credential, error)
+	// GetStationVersion and GetCredential load one version by _id; an
+	// error wrapping enforcement.ErrNotFound when it is not stored.
+	GetStationVersion(ctx context.Context, station string, version int64) (StationVersion, error)
+	GetCredential(ctx context.Context, station string, version int64) (Credential, error)
 	// InsertReadings inserts rs and answers per reading: nil, an error
 	// wrapping store.ErrDuplicate (already stored), or another error.
 	InsertReadings(ctx context.Context, rs []StoredReading) []error

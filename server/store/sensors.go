@@ -83,6 +83,31 @@ func (s *Store) InsertStationVersion(ctx context.Context, v monitoring.StationVe
 	return nil
 }
 
+// GetStationVersion loads one version of a station by _id; ErrNotFound when
+// it is not stored.
+func (s *Store) GetStationVersion(ctx context.Context, station string, version int64) (monitoring.StationVersion, error) {
+	var d stationDoc
+	if err := s.findByID(ctx, colStations, StationVersionID(station, version), &d); err != nil {
+		return monitoring.StationVersion{}, fmt.Errorf("store: get station version %s: %w", StationVersionID(station, version), err)
+	}
+	st, err := sensors.DecodeStation([]byte(d.Definition))
+	if err != nil {
+		return monitoring.StationVersion{}, fmt.Errorf("store: decode %s: %w", d.ID, err)
+	}
+	return monitoring.StationVersion{Station: st, Version: d.Version, CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
+// GetCredential loads one issue of a station's credential by _id;
+// ErrNotFound when it is not stored.
+func (s *Store) GetCredential(ctx context.Context, station string, version int64) (monitoring.Credential, error) {
+	var d credentialDoc
+	if err := s.findByID(ctx, colStationCredentials, StationVersionID(station, version), &d); err != nil {
+		return monitoring.Credential{}, fmt.Errorf("store: get credential %s: %w", StationVersionID(station, version), err)
+	}
+	return monitoring.Credential{Station: d.Station, Version: d.Version, Username: d.Username,
+		Salt: d.Salt, Hash: d.Hash, IssuedBy: d.IssuedBy, IssuedAt: d.IssuedAt.UTC()}, nil
+}
+
 // StationVersions reads every stored version of every station, ordered by
 // station id, then version. It is a full scan, for the start only.
 func (s *Store) StationVersions(ctx context.Context) ([]monitoring.StationVersion, error) {
