@@ -423,7 +423,18 @@ func (s *Service) IssueCredential(ctx context.Context, by, stationID string) (Is
 		}
 		return IssuedCredential{}, fmt.Errorf("monitoring: issue credential for %s: %w", stationID, err)
 	}
+	s.installCredential(c)
+	return IssuedCredential{Station: stationID, Username: c.Username, Password: password, Version: c.Version, IssuedAt: c.IssuedAt}, nil
+}
+
+// installCredential makes c its station's credential unless a newer one is
+// in force, and tells the embedded broker.
+func (s *Service) installCredential(c Credential) {
 	s.mu.Lock()
+	if prev, ok := s.creds[c.Username]; ok && prev.Version >= c.Version {
+		s.mu.Unlock()
+		return
+	}
 	s.creds[c.Username] = c
 	s.mu.Unlock()
 	s.pubMu.Lock()
@@ -432,7 +443,6 @@ func (s *Service) IssueCredential(ctx context.Context, by, stationID string) (Is
 	for _, fn := range fns {
 		fn(c)
 	}
-	return IssuedCredential{Station: stationID, Username: c.Username, Password: password, Version: c.Version, IssuedAt: c.IssuedAt}, nil
 }
 
 // FollowStation installs version of a station that another server
@@ -473,19 +483,7 @@ func (s *Service) FollowCredential(ctx context.Context, station string, version 
 	if err != nil {
 		return fmt.Errorf("monitoring: follow credential of %s: %w", station, err)
 	}
-	s.mu.Lock()
-	if prev, ok := s.creds[c.Username]; ok && prev.Version >= c.Version {
-		s.mu.Unlock()
-		return nil
-	}
-	s.creds[c.Username] = c
-	s.mu.Unlock()
-	s.pubMu.Lock()
-	fns := append([]func(Credential){}, s.onCreds...)
-	s.pubMu.Unlock()
-	for _, fn := range fns {
-		fn(c)
-	}
+	s.installCredential(c)
 	return nil
 }
 
