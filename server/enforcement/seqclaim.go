@@ -1,6 +1,14 @@
 package enforcement
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrSeqBodyLeftOut is the answer for a claim whose body (the revisions
+// stored under it, in one document) was too large to store: a follower
+// reads its revisions one by one.
+var ErrSeqBodyLeftOut = errors.New("the claim's body was too large to store")
 
 // SeqClaim is one entry of the server sequence log that instances sharing a
 // store follow (DESIGN.md §2). Claims are numbered 1, 2, 3… without gaps;

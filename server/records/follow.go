@@ -154,6 +154,8 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 			for i := range revs {
 				body[enforcement.RevRef{ID: revs[i].ID, Rev: revs[i].Rev}] = &revs[i]
 			}
+		case errors.Is(err, enforcement.ErrSeqBodyLeftOut):
+			// Too large to store: the revisions are read one by one.
 		case !errors.Is(err, enforcement.ErrNotFound):
 			return false, fmt.Errorf("records: follow claim %d: %w", q.c.N, err)
 		case !s.shared:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/baoshui/baoshui/server/enforcement"
 )
 
@@ -87,11 +89,20 @@ const colSeqBodies = "seqbodies"
 type seqBodyDoc struct {
 	ID   string      `bson:"_id"`
 	Revs []recordDoc `bson:"revs"`
+	// TooLarge marks a body left out: its revisions would pass
+	// MaxSeqBodyBytes, and followers read them one by one.
+	TooLarge bool `bson:"too_large,omitempty"`
 }
+
+// MaxSeqBodyBytes bounds a claim body, well below the 16 MiB of a
+// document: a group commit of several pushes of patrols with long tracks
+// can exceed that.
+const MaxSeqBodyBytes = 8 << 20
 
 // InsertSeqBody stores, under claim n's number, the revisions its writer
 // stored under it: a follower then reads one document per claim instead of
-// one per revision. A body already stored gives an error wrapping
+// one per revision. Revisions that would pass MaxSeqBodyBytes are left out
+// and the body says so. A body already stored gives an error wrapping
 // ErrDuplicate.
 func (s *Store) InsertSeqBody(ctx context.Context, n int64, revs []enforcement.Record) error {
 	d := seqBodyDoc{ID: seqClaimID(n), Revs: make([]recordDoc, 0, len(revs))}
@@ -102,18 +113,30 @@ func (s *Store) InsertSeqBody(ctx context.Context, n int64, revs []enforcement.R
 		}
 		d.Revs = append(d.Revs, rd)
 	}
-	if err := s.insertMany(ctx, colSeqBodies, []any{d})[0]; err != nil {
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("store: insert sequence body %d: %w", n, err)
+	}
+	var doc any = bson.Raw(raw)
+	if len(raw) > MaxSeqBodyBytes {
+		doc = seqBodyDoc{ID: d.ID, Revs: []recordDoc{}, TooLarge: true}
+	}
+	if err := s.insertMany(ctx, colSeqBodies, []any{doc})[0]; err != nil {
 		return fmt.Errorf("store: insert sequence body %d: %w", n, err)
 	}
 	return nil
 }
 
 // GetSeqBody loads the revisions stored under claim n; ErrNotFound when its
-// writer has not stored the body (yet, or it died first).
+// writer has not stored the body (yet, or it died first),
+// enforcement.ErrSeqBodyLeftOut when it was too large to store.
 func (s *Store) GetSeqBody(ctx context.Context, n int64) ([]enforcement.Record, error) {
 	var d seqBodyDoc
 	if err := s.findByID(ctx, colSeqBodies, seqClaimID(n), &d); err != nil {
 		return nil, fmt.Errorf("store: get sequence body %d: %w", n, err)
+	}
+	if d.TooLarge {
+		return nil, fmt.Errorf("store: get sequence body %d: %w", n, enforcement.ErrSeqBodyLeftOut)
 	}
 	out := make([]enforcement.Record, 0, len(d.Revs))
 	for _, rd := range d.Revs {

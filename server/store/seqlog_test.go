@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +165,30 @@ func TestSeqBodies(t *testing.T) {
 			t.Errorf("empty body: %+v %v", got, err)
 		}
 	})
+}
+
+// TestSeqBodyTooLarge: a body past MaxSeqBodyBytes is left out, and the
+// store says so instead of failing the insert or keeping half of it.
+func TestSeqBodyTooLarge(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	at := time.Date(2020, 7, 4, 7, 20, 0, 0, time.UTC)
+	note := strings.Repeat("长", 1000) // 3,000 bytes of UTF-8
+	var revs []enforcement.Record
+	for i := 0; len(revs)*3000 <= store.MaxSeqBodyBytes; i++ {
+		revs = append(revs, enforcement.Record{ID: fmt.Sprint("r", i), Rev: 1, Kind: enforcement.KindExpulsion, ObservedAt: at,
+			Unit: "town-a", Persons: 1, Activity: enforcement.ActivitySwimming, Note: note, ServerSeq: int64(i + 1), ReceivedAt: at})
+	}
+	if err := s.InsertSeqBody(ctx, 1, revs); err != nil {
+		t.Fatalf("a body of %d revisions: %v; want it stored as left out", len(revs), err)
+	}
+	if _, err := s.GetSeqBody(ctx, 1); !errors.Is(err, enforcement.ErrSeqBodyLeftOut) {
+		t.Errorf("the body of claim 1: %v; want ErrSeqBodyLeftOut", err)
+	}
+	if err := s.InsertSeqBody(ctx, 2, revs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetSeqBody(ctx, 2); err != nil || len(got) != 10 || got[9].Note != note {
+		t.Errorf("a small body: %d revisions, %v", len(got), err)
+	}
 }
