@@ -43,11 +43,9 @@ import (
 // Object prefixes.
 var followedKinds = []string{"case", "custody", "campaign", "operation", "zones", "station", "credential"}
 
-// How often an instance on a shared store reads what the others wrote.
-const (
-	sharedFollowInterval   = 250 * time.Millisecond
-	accountsFollowInterval = 5 * time.Second
-)
+// accountsFollowInterval is how often an instance on a shared store reads
+// the units, users and devices again.
+const accountsFollowInterval = 5 * time.Second
 
 // App is a running server.
 type App struct {
@@ -110,9 +108,10 @@ func (c Config) sharedStore() bool {
 // asked on an empty store, and starts serving HTTP. It returns once the
 // server accepts connections.
 //
-// With a store reached by URL, which other instances may share, the
-// records follow the server sequence log every sharedFollowInterval and the
-// accounts are read again every accountsFollowInterval (DESIGN.md §2).
+// With a store that other instances may share (reached by URL, or the
+// embedded one served), the records follow the server sequence log (see
+// records.Options.Shared) and the accounts are read again every
+// accountsFollowInterval (DESIGN.md §2).
 func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{Config: c, Log: log, served: make(chan error, 1)}
 	defer func() {
@@ -142,9 +141,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// The embedded store is this process's alone; a store reached by URL
 	// may be shared with other instances, whose writes are followed.
-	snap, follow := "", sharedFollowInterval
+	snap := ""
 	if !c.sharedStore() {
-		snap, follow = filepath.Join(c.DataDir, "read-models.snapshot"), time.Minute
+		snap = filepath.Join(c.DataDir, "read-models.snapshot")
 	} else {
 		fctx, cancel := context.WithCancel(context.Background())
 		a.stopFollow = cancel
@@ -154,7 +153,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if a.Records, err = records.Open(ctx, a.Store, a.Accounts.Units, records.Options{Logger: log, SnapshotPath: snap, Zones: a.Zones,
-		TombstoneRetention: c.TombstoneRetention, FollowInterval: follow, Shared: c.sharedStore(), DocKinds: followedKinds}); err != nil {
+		TombstoneRetention: c.TombstoneRetention, Shared: c.sharedStore(), DocKinds: followedKinds}); err != nil {
 		return nil, err
 	}
 	a.Zones.Watch(func(*zones.Set) { a.Records.ZonesChanged() })

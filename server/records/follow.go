@@ -115,13 +115,6 @@ func (s *Service) applyQueued(ctx context.Context) error {
 	return nil
 }
 
-// followed is a revision of another instance's claim, with the revision it
-// supersedes in this instance's read models.
-type followed struct {
-	rec enforcement.Record
-	old *enforcement.Record
-}
-
 // applyClaim applies another instance's claim q. It reports false, and
 // applies nothing, while a revision q names is missing and holeGrace has not
 // passed since it was first missed.
@@ -197,7 +190,7 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 		})
 	}
 	wg.Wait()
-	var revs []followed
+	var apply []*want
 	for _, w := range wants {
 		if errors.Is(w.err, enforcement.ErrNotFound) && w.rec.ID == "" {
 			if body == nil {
@@ -212,11 +205,7 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 		if w.rec.ServerSeq < q.c.First || w.rec.ServerSeq >= q.c.End() {
 			continue // stored by another writer under its own claim
 		}
-		f := followed{rec: w.rec}
-		if w.known {
-			f.old = &w.old
-		}
-		revs = append(revs, f)
+		apply = append(apply, w)
 	}
 	var chunks []enforcement.TrackChunk
 	for _, ref := range q.c.Chunks {
@@ -231,8 +220,12 @@ func (s *Service) applyClaim(ctx context.Context, q *queuedClaim) (bool, error) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range revs {
-		s.applyRevision(&revs[i].rec, revs[i].old)
+	for _, w := range apply {
+		var old *enforcement.Record // the head it supersedes, if any
+		if w.known {
+			old = &w.old
+		}
+		s.applyRevision(&w.rec, old)
 	}
 	for i := range chunks {
 		s.addChunk(&chunks[i])
@@ -319,7 +312,9 @@ func (s *Service) followAudit(ctx context.Context, tried []audit.Entry) error {
 // FollowStats is where an instance stands in the server sequence log.
 type FollowStats struct {
 	// Claim is the newest claim known; Queued how many known claims are
-	// not applied yet (the follow lag); Frontier as Frontier says.
+	// not applied yet (the follow lag); Frontier the server sequence up to
+	// which this instance has applied every write, its own and other
+	// instances' (Changes answers up to it).
 	Claim, Queued, Frontier int64
 }
 
@@ -327,10 +322,6 @@ type FollowStats struct {
 func (s *Service) FollowStats() FollowStats {
 	return FollowStats{Claim: s.claimSeen.Load(), Queued: s.queued.Load(), Frontier: s.frontier.Load()}
 }
-
-// Frontier is the server sequence up to which this instance has applied
-// every write, its own and other instances'; Changes answers up to it.
-func (s *Service) Frontier() int64 { return s.frontier.Load() }
 
 // Lookup is Head for a record a client names: when this instance does not
 // hold it and the store is shared, it first reads the other instances'

@@ -132,7 +132,7 @@ func TestInstancesShareOneStore(t *testing.T) {
 			waitFor(t, "both frontiers to meet", func() bool {
 				ha, _ := a.Head("a-0-0")
 				hb, _ := b.Head("b-0-1")
-				return a.Frontier() == b.Frontier() && ha.Rev == 2 && hb.Rev == 2
+				return a.FollowStats().Frontier == b.FollowStats().Frontier && ha.Rev == 2 && hb.Rev == 2
 			})
 
 			c := openInstance(t, sts[2], "c")
@@ -164,8 +164,8 @@ func TestInstancesShareOneStore(t *testing.T) {
 					t.Errorf("%s: audit %+v, %v; want one unbroken chain of %d entries", name, rep, err, total+2)
 				}
 			}
-			if a.Frontier() != c.Frontier() {
-				t.Errorf("frontier of a %d, of c (scanned) %d", a.Frontier(), c.Frontier())
+			if a.FollowStats().Frontier != c.FollowStats().Frontier {
+				t.Errorf("frontier of a %d, of c (scanned) %d", a.FollowStats().Frontier, c.FollowStats().Frontier)
 			}
 			seqs := map[int64]string{}
 			for _, r := range allChanges(t, c) {
@@ -211,7 +211,7 @@ func TestFrontierWaitsForAClaimedRevision(t *testing.T) {
 	if feed := allChanges(t, a); len(feed) != 0 {
 		t.Errorf("the sync feed holds %d records while claim 1 is unresolved; want none", len(feed))
 	}
-	waitFor(t, "the feed to move past the ghost claim", func() bool { return a.Frontier() == 2 })
+	waitFor(t, "the feed to move past the ghost claim", func() bool { return a.FollowStats().Frontier == 2 })
 	if feed := allChanges(t, a); len(feed) != 1 || feed[0].ID != "r1" {
 		t.Errorf("the sync feed after the grace: %d records, want r1", len(feed))
 	}

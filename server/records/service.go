@@ -202,13 +202,14 @@ type Options struct {
 	// Instance names this instance in the server sequence log; default
 	// the host name and process id.
 	Instance string
+	// Shared says that other instances may share the store: the writer
+	// then stores the body of each claim for them to follow, reads their
+	// writes every FollowInterval while idle, and Lookup follows on a
+	// miss. An instance alone on its store does none of these.
+	Shared bool
 	// FollowInterval is how often an idle writer reads the writes of other
 	// instances sharing the store; default 250 ms.
 	FollowInterval time.Duration
-	// Shared says that other instances may share the store: the writer
-	// then stores the body of each claim for them to follow, and Lookup
-	// follows on a miss. An instance alone on its store does neither.
-	Shared bool
 	// DocKinds are the kinds of other documents whose revisions are
 	// claimed in the server sequence log when audited (Object
 	// "{kind}:{id}" with a Rev), so that other instances follow them

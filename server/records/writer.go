@@ -82,12 +82,16 @@ func (s *Service) enqueue(ctx context.Context, o *op) (err error) {
 // writer is the single goroutine that orders all writes: it takes whatever
 // is queued (up to maxOpsPerBatch), stores it with one bulk insert, appends
 // the audit chain with another, and updates the read models.
-// Between batches it follows the other instances' claims every
-// followEvery.
+// On a shared store, between batches it follows the other instances'
+// claims every followEvery.
 func (s *Service) writer(ctx context.Context) {
 	defer close(s.done)
-	tick := time.NewTicker(s.followEvery)
-	defer tick.Stop()
+	var idle <-chan time.Time // nil, never ready, when nobody else writes
+	if s.shared {
+		tick := time.NewTicker(s.followEvery)
+		defer tick.Stop()
+		idle = tick.C
+	}
 	var carry []*op
 	for {
 		var batch []*op
@@ -100,7 +104,7 @@ func (s *Service) writer(ctx context.Context) {
 					return
 				}
 				batch = append(batch, o)
-			case <-tick.C:
+			case <-idle:
 				s.followTick(ctx)
 				continue
 			}
