@@ -279,10 +279,8 @@ func (r *run) incidentsAt(base string) (int, error) {
 func (r *run) stored() (stored, error) {
 	var s stored
 	period := fmt.Sprintf("from=%d-01-01&to=%d-01-01", r.year, r.year+1)
-	var m struct {
-		Matched int `json:"numberMatched"`
-	}
-	if _, err := r.office.call("", "GET", "/api/v1/map/incidents?zoom=0&"+period, nil, &m); err != nil {
+	incidents, err := r.incidentsAt(r.api.base())
+	if err != nil {
 		return s, fmt.Errorf("counting the incidents: %w", err)
 	}
 	var t struct {
@@ -295,7 +293,7 @@ func (r *run) stored() (stored, error) {
 	if err != nil {
 		return s, err
 	}
-	s.incidents, s.totals, s.readings = m.Matched, t.Totals, mt["baoshui_readings_stored_total"]
+	s.incidents, s.totals, s.readings = incidents, t.Totals, mt["baoshui_readings_stored_total"]
 	return s, nil
 }
 
