@@ -139,8 +139,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) 
 	if a.Accounts, err = accounts.Open(ctx, a.Store, signer, accounts.Options{RefreshTTL: c.RefreshTTL, Shared: c.sharedStore()}); err != nil {
 		return nil, err
 	}
-	// The embedded store is this process's alone; a store reached by URL
-	// may be shared with other instances, whose writes are followed.
+	// The embedded store is this process's alone unless it is served; a
+	// shared one gets no snapshots (other instances' writes would not
+	// clear their token) and its accounts are followed.
 	snap := ""
 	if !c.sharedStore() {
 		snap = filepath.Join(c.DataDir, "read-models.snapshot")
