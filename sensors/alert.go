@@ -245,8 +245,21 @@ func (w *Watch) Observe(r Result) []Alert {
 // station never reported). A station whose Interval is not positive is never
 // silent. Only a sample clears a silent alert (see Observe).
 func (w *Watch) Tick(now time.Time) []Alert {
-	if w.silent != nil && w.silent.State == AlertOpen {
+	a, ok := w.Overdue(now)
+	if !ok {
 		return nil
+	}
+	w.silent = &a
+	return []Alert{a.clone()}
+}
+
+// Overdue returns the silent alert Tick(now) would open, and false when it
+// would open none; it changes nothing. Restoring the alert it returns (see
+// Restore) has the effect of Tick(now): a server that shares its alerts
+// with others decides with Overdue, and every server restores the decision.
+func (w *Watch) Overdue(now time.Time) (Alert, bool) {
+	if w.silent != nil && w.silent.State == AlertOpen {
+		return Alert{}, false
 	}
 	window, ok := w.silenceWindow()
 	from := w.last
@@ -254,14 +267,13 @@ func (w *Watch) Tick(now time.Time) []Alert {
 		from = w.since
 	}
 	if !ok || from.IsZero() || now.Sub(from) <= window {
-		return nil
+		return Alert{}, false
 	}
 	at := from.Add(window)
-	w.silent = &Alert{
+	return Alert{
 		ID: AlertID(w.id, AlertSilent, at), Station: w.id, Kind: AlertSilent, State: AlertOpen,
 		Target: w.st.TargetClass, OpenedAt: at, UpdatedAt: at, LastReading: w.last, Rev: 1,
-	}
-	return []Alert{w.silent.clone()}
+	}, true
 }
 
 // silenceWindow returns SilenceFactor × Interval, capped at the longest
@@ -316,6 +328,45 @@ func (w *Watch) Restore(a Alert) {
 	}
 	if seen.After(w.last) {
 		w.last = seen
+	}
+}
+
+// WatchState is the whole alert state of a Watch: the latest alert of each
+// kind (open or cleared, nil when none) and the time of the latest sample.
+// Servers that share their alerts keep it in checkpoints of their common
+// log, so that one that starts later continues from the same state.
+type WatchState struct {
+	Exceed *Alert    `json:"exceed,omitempty"`
+	Silent *Alert    `json:"silent,omitempty"`
+	Last   time.Time `json:"last,omitzero"`
+}
+
+// State returns a copy of the watch's alert state.
+func (w *Watch) State() WatchState {
+	st := WatchState{Last: w.last}
+	if w.exceed != nil {
+		a := w.exceed.clone()
+		st.Exceed = &a
+	}
+	if w.silent != nil {
+		a := w.silent.clone()
+		st.Silent = &a
+	}
+	return st
+}
+
+// SetState replaces the watch's alert state with a copy of st, as State
+// returned it (of a watch of the same station); the station and the rules
+// stay.
+func (w *Watch) SetState(st WatchState) {
+	w.exceed, w.silent, w.last = nil, nil, st.Last
+	if st.Exceed != nil {
+		a := st.Exceed.clone()
+		w.exceed = &a
+	}
+	if st.Silent != nil {
+		a := st.Silent.clone()
+		w.silent = &a
 	}
 }
 

@@ -576,3 +576,75 @@ func TestWatchRestore(t *testing.T) {
 		}
 	})
 }
+
+// TestWatchOverdueRestoredIsTick: a watch that restores what Overdue
+// decides goes through the same alerts as one that ticks, which is how
+// servers sharing their alerts open silent alerts (see Overdue).
+func TestWatchOverdueRestoredIsTick(t *testing.T) {
+	ticked := sensors.NewWatch(reservoirStation, sensors.AlertRules{}, at(-60))
+	restored := sensors.NewWatch(reservoirStation, sensors.AlertRules{}, at(-60))
+	steps := []struct {
+		name   string
+		sample bool
+		when   time.Time
+	}{
+		{"tick before any sample", false, at(-50)},
+		{"tick when overdue from since", false, at(-30)},
+		{"a sample clears it", true, at(0)},
+		{"tick in time", false, at(10)},
+		{"tick overdue again", false, at(20)},
+		{"tick while open", false, at(30)},
+		{"another sample", true, at(40)},
+	}
+	changes := 0
+	for _, s := range steps {
+		var want, got []sensors.Alert
+		if s.sample {
+			want, got = ticked.Observe(obs(s.when, tp002)), restored.Observe(obs(s.when, tp002))
+		} else {
+			want = ticked.Tick(s.when)
+			if a, ok := restored.Overdue(s.when); ok {
+				if again, _ := restored.Overdue(s.when); !reflect.DeepEqual(again, a) {
+					t.Fatalf("%s: Overdue changed the watch", s.name)
+				}
+				restored.Restore(a)
+				got = []sensors.Alert{a}
+			}
+		}
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(restored.Open(), ticked.Open()) || !restored.Last().Equal(ticked.Last()) {
+			t.Fatalf("%s: restored %+v (open %+v), ticked %+v (open %+v)", s.name, got, restored.Open(), want, ticked.Open())
+		}
+		changes += len(want)
+	}
+	if changes != 4 || len(ticked.Open()) != 0 {
+		t.Fatalf("%d changes, %d open at the end; the steps open and clear two silent alerts", changes, len(ticked.Open()))
+	}
+}
+
+// TestWatchSetStateContinuesAlike: a watch given another's State goes on
+// exactly as that one does, and shares nothing with it.
+func TestWatchSetStateContinuesAlike(t *testing.T) {
+	orig := sensors.NewWatch(reservoirStation, sensors.AlertRules{}, at(-60))
+	orig.Observe(obs(at(0), tp002))
+	orig.Observe(obs(at(5), tp005))
+	orig.Tick(at(40))
+	copied := sensors.NewWatch(reservoirStation, sensors.AlertRules{}, time.Time{})
+	copied.SetState(orig.State())
+	st := copied.State()
+	st.Exceed.Params[0] = "changed"
+	if orig.State().Exceed.Params[0] == "changed" || copied.State().Exceed.Params[0] == "changed" {
+		t.Fatal("a State shares its slices with the watch")
+	}
+	for _, s := range []struct {
+		when time.Time
+		v    vals
+	}{{at(41), tp005}, {at(42), tp002}, {at(43), tp002}, {at(44), tp002}, {at(45), tp005}} {
+		want, got := orig.Observe(obs(s.when, s.v)), copied.Observe(obs(s.when, s.v))
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("at %v: copied %+v, original %+v", s.when, got, want)
+		}
+	}
+	if !reflect.DeepEqual(copied.State(), orig.State()) || len(orig.Open()) != 1 {
+		t.Fatalf("states differ at the end, or the steps leave no open alert: %+v", orig.State())
+	}
+}
