@@ -192,3 +192,31 @@ func TestSeqBodyTooLarge(t *testing.T) {
 		t.Errorf("a small body: %d revisions, %v", len(got), err)
 	}
 }
+
+// TestMonitoringLog: events are stored by number once, read back as
+// stored, and the last number is found by lookups.
+func TestMonitoringLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if n, err := s.LastMonitoringEvent(ctx); n != 0 || err != nil {
+			t.Fatalf("empty log: last %d, %v", n, err)
+		}
+		for n := int64(1); n <= 5; n++ {
+			if err := s.InsertMonitoringEvent(ctx, n, []byte(fmt.Sprintf(`{"n":%d}`, n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.InsertMonitoringEvent(ctx, 3, []byte(`{"other":true}`)); !errors.Is(err, enforcement.ErrExists) {
+			t.Fatalf("second event 3: %v; want a duplicate", err)
+		}
+		if b, err := s.GetMonitoringEvent(ctx, 3); err != nil || string(b) != `{"n":3}` {
+			t.Fatalf("event 3: %q, %v; want the first one stored", b, err)
+		}
+		if _, err := s.GetMonitoringEvent(ctx, 6); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("event 6: %v; want not found", err)
+		}
+		if n, err := s.LastMonitoringEvent(ctx); n != 5 || err != nil {
+			t.Fatalf("last %d, %v; want 5", n, err)
+		}
+	})
+}
