@@ -119,10 +119,13 @@ type Sink interface {
 // the readings (read models, alerts). A batch that failed part-way is given
 // to StoreReadings again and to Apply once, when it is stored whole; Apply
 // must not count a reading twice that an earlier batch held too (a
-// redelivery).
+// redelivery). Apply may fail, as when it must write too (a log shared
+// with other servers): the ingest then calls it again with the same
+// readings, backing off as for StoreReadings, and acknowledges nothing of
+// the batch before it succeeds; a failed call must have applied nothing.
 type OrderedSink interface {
 	Sink
-	Apply(rs []Reading)
+	Apply(ctx context.Context, rs []Reading) error
 }
 
 // Defaults of Config.
@@ -682,7 +685,9 @@ func (in *Ingest) finish(order <-chan *job, finished chan<- struct{}) {
 			for _, it := range j.items {
 				rs = append(rs, it.readings...)
 			}
-			ordered.Apply(rs)
+			if !in.retry("apply readings", func(ctx context.Context) error { return ordered.Apply(ctx, rs) }) {
+				continue
+			}
 		}
 		for _, it := range j.items {
 			it.ack()

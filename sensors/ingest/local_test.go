@@ -67,6 +67,7 @@ type orderedSink struct {
 	inFlight, most atomic.Int32
 	mu             sync.Mutex
 	applied        []time.Time
+	failApply      int // the next Apply calls that fail
 }
 
 func (s *orderedSink) StoreReadings(ctx context.Context, rs []ingest.Reading) error {
@@ -82,12 +83,17 @@ func (s *orderedSink) StoreReadings(ctx context.Context, rs []ingest.Reading) er
 	return s.MemorySink.StoreReadings(ctx, rs)
 }
 
-func (s *orderedSink) Apply(rs []ingest.Reading) {
+func (s *orderedSink) Apply(_ context.Context, rs []ingest.Reading) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failApply > 0 {
+		s.failApply--
+		return errors.New("the log is out of reach")
+	}
 	for _, r := range rs {
 		s.applied = append(s.applied, r.Sample.Time)
 	}
+	return nil
 }
 
 // TestOrderedSinkWritesOverlapAppliesInOrder checks that batches are
@@ -129,5 +135,33 @@ func TestOrderedSinkWritesOverlapAppliesInOrder(t *testing.T) {
 	}
 	if m := sink.most.Load(); m != ingest.DefaultParallel {
 		t.Errorf("at most %d writes at once, want %d", m, ingest.DefaultParallel)
+	}
+}
+
+// TestFailedApplyIsRetriedBeforeTheAck: a batch whose Apply fails is
+// applied again, once it succeeds, and acknowledged only then.
+func TestFailedApplyIsRetriedBeforeTheAck(t *testing.T) {
+	st := testStation()
+	sink := &orderedSink{MemorySink: ingest.NewMemorySink(), failApply: 3}
+	in, err := ingest.StartLocal(ingest.Config{Stations: map[string]sensors.Station{st.ID: st}, FlushInterval: time.Millisecond,
+		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var acked atomic.Int32
+	if !in.Submit(ingest.ReadingsTopic(st.ID), []byte(reading(base(), 0, 7.5, 0.02)), false, func() {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if sink.failApply != 0 || len(sink.applied) != 1 {
+			t.Errorf("acknowledged with %d failures to come and %d readings applied", sink.failApply, len(sink.applied))
+		}
+		acked.Add(1)
+	}) {
+		t.Fatal("submit refused")
+	}
+	waitFor(t, "the ack", 10*time.Second, func() bool { return acked.Load() == 1 })
+	if st := in.Stats(); st.StoreErrors != 3 {
+		t.Errorf("%d sink errors counted, want the 3 failed applies", st.StoreErrors)
 	}
 }

@@ -395,13 +395,14 @@ func (m *metrics) sensors(mon *monitoring.Service, in func() ingest.Stats) {
 			counter    bool
 			get        func(monitoring.Stats) int64
 		}{
-			{"baoshui_readings_stored_total", "Water-quality readings stored (not counting redelivered duplicates).", true, func(s monitoring.Stats) int64 { return s.Readings }},
+			{"baoshui_readings_stored_total", "Water-quality readings in the read models: those stored at start, then those any instance stored (not counting redelivered duplicates).", true, func(s monitoring.Stats) int64 { return s.Readings }},
 			{"baoshui_readings_duplicate_total", "Readings received again that were already stored.", true, func(s monitoring.Stats) int64 { return s.Duplicates }},
 			{"baoshui_readings_quarantined_total", "MQTT messages refused and kept in the quarantine.", true, func(s monitoring.Stats) int64 { return s.Quarantined }},
 			{"baoshui_alerts_opened_total", "Alerts opened (exceedance and silence).", true, func(s monitoring.Stats) int64 { return s.AlertsOpened }},
 			{"baoshui_alerts_cleared_total", "Alerts cleared.", true, func(s monitoring.Stats) int64 { return s.AlertsCleared }},
 			{"baoshui_alerts_open", "Alerts open now.", false, func(s monitoring.Stats) int64 { return s.AlertsOpen }},
 			{"baoshui_alerts_publish_failures_total", "Alert messages the broker did not take.", true, func(s monitoring.Stats) int64 { return s.PublishFailures }},
+			{"baoshui_monitoring_log_event", "The last event of the monitoring log shared by instances on one store that this instance applied (0 alone).", false, func(s monitoring.Stats) int64 { return s.Events }},
 		} {
 			get := c.get
 			f := func() float64 { return float64(get(mon.Stats())) }

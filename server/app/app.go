@@ -296,7 +296,7 @@ func (a *App) startSensors(ctx context.Context) error {
 	if !c.sharedStore() {
 		snap = filepath.Join(c.DataDir, "sensors.snapshot")
 	}
-	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules, SnapshotPath: snap}); err != nil {
+	if a.Monitoring, err = monitoring.Open(ctx, a.Store, monitoring.Options{Logger: log, Rules: rules, SnapshotPath: snap, Shared: c.sharedStore()}); err != nil {
 		return err
 	}
 	debug.FreeOSMemory() // the scan's garbage is gone for good

@@ -68,6 +68,12 @@ func (sr *series) add(r StoredReading) {
 	}
 }
 
+// has reports whether the series holds a reading at t (Unix milliseconds).
+func (sr *series) has(t int64) bool {
+	i := sort.Search(len(sr.ts), func(k int) bool { return sr.ts[k] >= t })
+	return i < len(sr.ts) && sr.ts[i] == t
+}
+
 // appendUnsorted adds r at the end, in any order; sortDedupe must follow
 // before the series is read. The start-up scan uses it: a scan returns the
 // readings in no set order, and inserting each in place would cost a copy

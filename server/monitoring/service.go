@@ -59,6 +59,13 @@ type Options struct {
 	// at Close and read from at Open when nothing was written since (see
 	// snapshot.go).
 	SnapshotPath string
+	// Shared says that other server instances share the store: every
+	// change to the read models and the alerts goes through the store's
+	// monitoring log (see log.go), which every instance follows every
+	// FollowInterval (DefaultFollowInterval when 0). Without it the
+	// service assumes it is alone.
+	Shared         bool
+	FollowInterval time.Duration
 }
 
 // Publisher publishes an alert's state on the broker (retained).
@@ -89,8 +96,14 @@ type Service struct {
 	onCreds   []func(Credential)
 	stats     Stats
 	stop      chan struct{}
-	stopped   chan struct{}
+	wg        sync.WaitGroup // the ticker and the follower
 	closeOnce sync.Once
+
+	// logMu serializes the events (see commit); next is the number of the
+	// next event of the shared log.
+	logMu  sync.Mutex
+	next   int64
+	events atomic.Int64 // next-1, for Stats
 
 	// LoadedFrom says where Open read the read models from: "scan" or
 	// "snapshot".
@@ -106,6 +119,10 @@ type Stats struct {
 	AlertsCleared   int64
 	AlertsOpen      int64 // open now
 	PublishFailures int64
+	// Events is the number of the last event of the shared log applied
+	// (Options.Shared): instances that show the same have the same read
+	// models.
+	Events int64
 }
 
 // Open reads the stations, credentials, readings and alert revisions from
@@ -124,12 +141,33 @@ func Open(ctx context.Context, st Store, opt Options) (*Service, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.FollowInterval <= 0 {
+		opt.FollowInterval = DefaultFollowInterval
+	}
 	s := &Service{store: st, opt: opt, log: opt.Logger, stations: map[string]*station{}, creds: map[string]Credential{},
-		alerts: map[string]*sensors.Alert{}, pending: map[readingKey]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		alerts: map[string]*sensors.Alert{}, pending: map[readingKey]struct{}{}, stop: make(chan struct{})}
+	if opt.Shared {
+		// Read before the scan: an event logged meanwhile is applied
+		// again, and applyEvent skips what the scan found.
+		last, err := st.LastMonitoringEvent(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("monitoring.Open: %w", err)
+		}
+		s.next = last + 1
+		s.events.Store(last)
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("monitoring.Open: %w", err)
 	}
+	if err := s.CatchUp(ctx); err != nil {
+		return nil, fmt.Errorf("monitoring.Open: %w", err)
+	}
+	s.wg.Add(1)
 	go s.ticker()
+	if opt.Shared {
+		s.wg.Add(1)
+		go s.follower()
+	}
 	return s, nil
 }
 
@@ -138,7 +176,7 @@ func Open(ctx context.Context, st Store, opt Options) (*Service, error) {
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
-		<-s.stopped
+		s.wg.Wait()
 		if s.opt.SnapshotPath != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -238,9 +276,22 @@ func (s *Service) load(ctx context.Context) error {
 	// The readings of the raw window the alerts have not seen (a crash
 	// between a reading and its alert revision) are replayed in time
 	// order, and the revisions they produce stored.
+	// With a shared store the alert state comes from the log's newest
+	// checkpoint, and Open replays the log after it: the instances that
+	// ran meanwhile fed their watches in the log's order, which the
+	// readings' times do not tell.
+	fromLog := false
+	if s.opt.Shared {
+		if fromLog, err = s.loadCheckpoint(ctx, s.next-1); err != nil {
+			return err
+		}
+	}
 	var derived []sensors.Alert
 	for _, st := range s.stations {
 		st.raw.sortDedupe()
+		if fromLog {
+			continue
+		}
 		for k, t := range st.raw.ts {
 			if !time.UnixMilli(t).After(st.watch.Last()) {
 				continue
@@ -261,6 +312,21 @@ func (s *Service) load(ctx context.Context) error {
 				s.log.Warn("monitoring: storing a replayed alert revision failed; it is derived again at the next start", "error", err)
 			}
 		}
+	}
+	switch {
+	case !s.opt.Shared || fromLog:
+	case s.next == 1:
+		// The log is empty: what was derived is its start, unless another
+		// instance stored its own first.
+		err := s.writeCheckpointLocked(ctx, 0)
+		if errors.Is(err, enforcement.ErrExists) {
+			_, err = s.loadCheckpoint(ctx, 0)
+		}
+		if err != nil {
+			return err
+		}
+	default:
+		s.log.Warn("monitoring: no checkpoint of the log found; alerts derived from the readings' times may differ from the other instances'", "last_event", s.next-1)
 	}
 	// The latest quarantined messages, and how many there are.
 	err = s.store.ScanQuarantine(ctx, func(q QuarantineEntry) error {
@@ -519,6 +585,7 @@ func (s *Service) Stats() Stats {
 	defer s.mu.RUnlock()
 	st := s.stats
 	st.Duplicates = s.dups.Load()
+	st.Events = s.events.Load()
 	return st
 }
 

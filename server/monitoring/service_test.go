@@ -30,7 +30,7 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-func stations(t *testing.T) []sensors.Station {
+func stations(t testing.TB) []sensors.Station {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/stations.json")
 	if err != nil {
@@ -48,8 +48,7 @@ func deliver(ctx context.Context, svc *monitoring.Service, rs []ingest.Reading) 
 	if err := svc.StoreReadings(ctx, rs); err != nil {
 		return err
 	}
-	svc.Apply(rs)
-	return nil
+	return svc.Apply(ctx, rs)
 }
 
 func open(t *testing.T, s *store.Store, clk *clock) *monitoring.Service {

@@ -64,34 +64,25 @@ func storedReading(r ingest.Reading) StoredReading {
 		ReceivedAt: r.ReceivedAt.UTC().Truncate(time.Millisecond)}
 }
 
-// Apply implements ingest.OrderedSink: the readings of a stored batch that
-// StoreReadings inserted (not the duplicates) go into the read models and
-// the alerts, in time order.
-func (s *Service) Apply(rs []ingest.Reading) {
-	rs = append([]ingest.Reading(nil), rs...)
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Sample.Time.Before(rs[j].Sample.Time) })
-	fresh := rs[:0]
+// Apply implements ingest.OrderedSink: the readings of a stored batch go
+// into the read models and the alerts, in time order, as one event (see
+// commit), except those already applied (a redelivery). With
+// Options.Shared it fails when the event cannot be logged, and applies
+// nothing then.
+func (s *Service) Apply(ctx context.Context, rs []ingest.Reading) error {
+	lrs := make([]loggedReading, len(rs))
+	for i, r := range rs {
+		lrs[i] = loggedReading{Reading: storedReading(r), Result: r.Result}
+	}
+	if err := s.commit(ctx, func() (event, error) { return s.readingsEvent(lrs), nil }); err != nil {
+		return fmt.Errorf("monitoring: apply readings: %w", err)
+	}
 	s.pendMu.Lock()
-	for _, r := range rs {
-		k := readingKey{r.Station, r.Sample.Time.UTC().Truncate(time.Millisecond).UnixMilli()}
-		if _, ok := s.pending[k]; ok {
-			delete(s.pending, k)
-			fresh = append(fresh, r)
-		}
+	for _, lr := range lrs {
+		delete(s.pending, readingKey{lr.Reading.Station, lr.Reading.Time.UnixMilli()})
 	}
 	s.pendMu.Unlock()
-	var changes []sensors.Alert
-	s.mu.Lock()
-	for _, r := range fresh {
-		s.stats.Readings++
-		if st, ok := s.stations[r.Station]; ok {
-			res := r.Result
-			changes = append(changes, s.applyLocked(st, storedReading(r), &res)...)
-		}
-	}
-	s.countOpenLocked()
-	s.mu.Unlock()
-	s.recordAlerts(context.Background(), changes)
+	return nil
 }
 
 // Quarantine implements ingest.Sink: the message is kept in the store under
@@ -107,48 +98,31 @@ func (s *Service) Quarantine(ctx context.Context, q ingest.Quarantined) error {
 	if err := s.store.InsertQuarantine(ctx, e); err != nil {
 		return fmt.Errorf("monitoring: quarantine: %w", err)
 	}
-	s.mu.Lock()
-	s.stats.Quarantined++
-	for _, k := range s.quar {
-		if k.ID == e.ID { // a redelivery, kept once
-			s.mu.Unlock()
-			return nil
-		}
+	err := s.commit(ctx, func() (event, error) { return event{At: s.opt.Now().UTC(), Quarantine: &e}, nil })
+	if err != nil {
+		return fmt.Errorf("monitoring: quarantine: %w", err)
 	}
-	s.quarN++
-	s.quar = append(s.quar, e)
-	if len(s.quar) > QuarantineKept {
-		s.quar = append(s.quar[:0:0], s.quar[len(s.quar)-QuarantineKept:]...)
-	}
-	s.mu.Unlock()
 	return nil
 }
 
-// applyLocked adds a stored reading to the station's read models and feeds
-// its alerts; it returns the alerts that changed. res is the reading's
-// classification, or nil to classify it here. s.mu must be held.
-func (s *Service) applyLocked(st *station, r StoredReading, res *sensors.Result) []sensors.Alert {
+// addLocked adds a stored reading, classified as res, to the station's
+// read models; it joins the raw series when it is after cutoff. s.mu must
+// be held.
+func (s *Service) addLocked(st *station, r StoredReading, res sensors.Result, cutoff time.Time) {
 	sample := sensors.Sample{Time: r.Time, Values: r.Values}
-	if res == nil || res.Station != st.def.ID || res.Target != st.def.TargetClass {
-		c := sensors.ClassifySample(st.def, sample)
-		res = &c
-	}
 	day := sensors.DayOf(r.Time)
 	d, ok := st.days[day]
 	if !ok {
 		d = &sensors.DaySummary{Day: day, Params: map[sensors.Param]*sensors.Stats{}}
 		st.days[day] = d
 	}
-	d.Add(sample, *res)
-	if r.Time.After(s.opt.Now().Add(-s.opt.RawRetention)) {
+	d.Add(sample, res)
+	if r.Time.After(cutoff) {
 		st.raw.add(r)
 	}
 	if !st.hasLatest || r.Time.After(st.latest.Time) {
-		st.latest, st.latestRes, st.hasLatest = r, *res, true
+		st.latest, st.latestRes, st.hasLatest = r, res, true
 	}
-	changes := st.watch.Observe(*res)
-	s.noteAlertsLocked(changes)
-	return changes
 }
 
 // noteAlertsLocked puts changed alerts into the alert index and counts
@@ -169,10 +143,10 @@ func (s *Service) noteAlertsLocked(changes []sensors.Alert) {
 	}
 }
 
-// recordAlerts stores the revisions of changed alerts and publishes them.
-// A revision the store does not take is logged: alerts are derived again
-// from the readings at the next start.
-func (s *Service) recordAlerts(ctx context.Context, changes []sensors.Alert) {
+// recordAlerts stores the revisions of changed alerts and, with publish,
+// publishes them. A revision the store does not take is logged: alerts are
+// derived again from the readings at the next start.
+func (s *Service) recordAlerts(ctx context.Context, changes []sensors.Alert, publish bool) {
 	if len(changes) == 0 {
 		return
 	}
@@ -184,6 +158,9 @@ func (s *Service) recordAlerts(ctx context.Context, changes []sensors.Alert) {
 		if err != nil && !errors.Is(err, enforcement.ErrExists) {
 			s.log.Warn("monitoring: storing an alert revision failed", "alert", changes[i].ID, "rev", changes[i].Rev, "error", err)
 		}
+	}
+	if !publish {
+		return
 	}
 	seen := map[string]bool{}
 	for _, a := range changes {
@@ -246,7 +223,7 @@ func (s *Service) publishStation(station string) {
 
 // ticker looks for silent stations every TickInterval.
 func (s *Service) ticker() {
-	defer close(s.stopped)
+	defer s.wg.Done()
 	t := time.NewTicker(s.opt.TickInterval)
 	defer t.Stop()
 	for {
@@ -259,56 +236,74 @@ func (s *Service) ticker() {
 	}
 }
 
-// Tick checks every station for silence now; the service calls it every
-// TickInterval, tests call it directly.
+// Tick checks every station for silence now, and opens the silent alerts
+// of those overdue as one event (see commit); the service calls it every
+// TickInterval, tests call it directly. It also drops the readings that
+// left the raw window.
 func (s *Service) Tick(ctx context.Context) {
 	now := s.opt.Now()
-	var changes []sensors.Alert
 	s.mu.Lock()
 	for _, st := range s.stations {
-		c := st.watch.Tick(now)
 		st.raw.trim(now.Add(-s.opt.RawRetention))
-		s.noteAlertsLocked(c)
-		changes = append(changes, c...)
 	}
-	s.countOpenLocked()
 	s.mu.Unlock()
-	s.recordAlerts(ctx, changes)
+	err := s.commit(ctx, func() (event, error) {
+		var opened []sensors.Alert
+		s.mu.RLock()
+		for _, st := range s.stations {
+			if a, ok := st.watch.Overdue(now); ok {
+				opened = append(opened, a)
+			}
+		}
+		s.mu.RUnlock()
+		if len(opened) == 0 {
+			return event{}, errNothing
+		}
+		sort.Slice(opened, func(i, j int) bool { return opened[i].ID < opened[j].ID })
+		return event{At: now.UTC(), Silent: opened}, nil
+	})
+	if err != nil {
+		s.log.Warn("monitoring: the silence check could not be logged; it runs again at the next tick", "error", err)
+	}
 }
 
 // Ack acknowledges an alert: it records who and when, as a new revision,
 // without changing its state. Acknowledging again answers the alert as it
 // is. It fails with enforcement.ErrNotFound for an unknown alert.
 func (s *Service) Ack(ctx context.Context, by, id string) (sensors.Alert, error) {
-	s.mu.RLock()
-	cur, ok := s.alerts[id]
-	var a sensors.Alert
-	if ok {
-		a = *cur
-	}
-	s.mu.RUnlock()
-	if !ok {
-		return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: %w", id, enforcement.ErrNotFound)
-	}
-	if a.AckedBy != "" {
-		return a, nil
-	}
-	a.AckedBy, a.AckedAt, a.Rev = by, s.opt.Now().UTC().Truncate(time.Millisecond), a.Rev+1
-	if err := s.store.InsertAlertEvents(ctx, []AlertEvent{{Alert: a, Rev: a.Rev}})[0]; err != nil {
-		if errors.Is(err, enforcement.ErrExists) {
-			return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: it changed meanwhile; try again: %w", id, enforcement.ErrConflict)
+	at := s.opt.Now().UTC().Truncate(time.Millisecond)
+	err := s.commit(ctx, func() (event, error) {
+		s.mu.RLock()
+		cur, ok := s.alerts[id]
+		var a sensors.Alert
+		if ok {
+			a = *cur
 		}
+		s.mu.RUnlock()
+		switch {
+		case !ok:
+			return event{}, enforcement.ErrNotFound
+		case a.AckedBy != "":
+			return event{}, errNothing
+		}
+		if !s.opt.Shared {
+			// Alone, the revision is what makes the acknowledgement
+			// durable; the one applyEvent stores is then a duplicate.
+			a.AckedBy, a.AckedAt, a.Rev = by, at, a.Rev+1
+			if err := s.store.InsertAlertEvents(ctx, []AlertEvent{{Alert: a, Rev: a.Rev}})[0]; err != nil {
+				if errors.Is(err, enforcement.ErrExists) {
+					return event{}, fmt.Errorf("it changed meanwhile; try again: %w", enforcement.ErrConflict)
+				}
+				return event{}, err
+			}
+		}
+		return event{At: at, Ack: &ackEvent{Alert: id, By: by, At: at}}, nil
+	})
+	if err != nil {
 		return sensors.Alert{}, fmt.Errorf("monitoring: ack alert %s: %w", id, err)
 	}
-	s.mu.Lock()
-	if cur := s.alerts[id]; cur.Rev < a.Rev {
-		cur.AckedBy, cur.AckedAt, cur.Rev = a.AckedBy, a.AckedAt, a.Rev
-		if st, ok := s.stations[a.Station]; ok {
-			st.watch.Restore(*cur)
-		}
-		a = *cur
-	}
-	s.mu.Unlock()
-	s.publishStation(a.Station)
+	s.mu.RLock()
+	a := *s.alerts[id]
+	s.mu.RUnlock()
 	return a, nil
 }

@@ -96,4 +96,18 @@ type Store interface {
 	// the snapshot that matches the store; every insert above clears it.
 	SensorsSnapshotToken(ctx context.Context) (string, error)
 	SetSensorsSnapshotToken(ctx context.Context, token string) error
+	// InsertMonitoringEvent, GetMonitoringEvent and LastMonitoringEvent
+	// keep the monitoring log of instances that share the store
+	// (Options.Shared): an event by its number, which a second insert
+	// refuses with an error wrapping enforcement.ErrExists; a missing one
+	// is enforcement.ErrNotFound; the last number is found by lookups, 0
+	// for an empty log.
+	InsertMonitoringEvent(ctx context.Context, n int64, body []byte) error
+	GetMonitoringEvent(ctx context.Context, n int64) ([]byte, error)
+	LastMonitoringEvent(ctx context.Context) (int64, error)
+	// InsertMonitoringCheckpoint and GetMonitoringCheckpoint keep the
+	// log's checkpoints (see log.go) by the number of the event they
+	// follow, the same way.
+	InsertMonitoringCheckpoint(ctx context.Context, n int64, body []byte) error
+	GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, error)
 }
