@@ -39,10 +39,12 @@ func metric(t *testing.T, base, name string) float64 {
 // URI) and one Mosquitto, both subscribed through the shared subscription
 // $share/baoshui/…; 101 stations (one registered through B while both
 // run) publish 100 readings each at QoS 1 while one instance is SIGKILLed
-// and started again. Afterwards a third instance, started on the same
-// store, counts exactly 100 readings of every station: each reading stored
-// once, none lost (none quarantined as of an unknown station), and both
-// instances took a share.
+// and started again; ten stations exceed their target for a while.
+// Afterwards both instances, and a third started on the same store, count
+// exactly 100 readings of every station (each reading stored once, none
+// lost, none quarantined as of an unknown station, none missing from an
+// instance's read models though the other received it) and list the same
+// alerts; both instances took a share.
 func TestTwoInstancesShareIngest(t *testing.T) {
 	mqttClients(t)
 	if testing.Short() {
@@ -111,7 +113,11 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	for _, id := range ids {
 		var lines strings.Builder
 		for k := 0; k < perStation; k++ {
-			lines.WriteString(readingJSON(base0.Add(time.Duration(k)*time.Second), 0.02) + "\n")
+			tp := 0.02
+			if id <= "st-010" && k >= 40 && k < 60 {
+				tp = 0.05 // class IV: an exceedance alert, cleared after
+			}
+			lines.WriteString(readingJSON(base0.Add(time.Duration(k)*time.Second), tp) + "\n")
 		}
 		wg.Add(1)
 		go func() {
@@ -147,6 +153,44 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 		ackedA, metric(t, baseA, "baoshui_ingest_acked_total"), ackedB, total)
 	if ackedB == 0 || ackedA == 0 {
 		t.Errorf("the load was not split: A %.0f, B %.0f", ackedA, ackedB)
+	}
+	// Each instance holds every reading, whichever received it, and the
+	// same alerts once both applied the same monitoring log.
+	rb := root.withBase(baseB)
+	for _, id := range ids {
+		if na, nb := samples(root, id), samples(rb, id); na != perStation || nb != perStation {
+			t.Errorf("%s: A holds %d readings and B %d, want %d each", id, na, nb, perStation)
+		}
+	}
+	var alertsA, alertsB json.RawMessage
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ea, eb := metric(t, baseA, "baoshui_monitoring_log_event"), metric(t, baseB, "baoshui_monitoring_log_event")
+		if ea > 0 && ea == eb && root.do("GET", "/api/v1/alerts", nil, &alertsA) == 200 &&
+			rb.do("GET", "/api/v1/alerts", nil, &alertsB) == 200 && string(alertsA) == string(alertsB) &&
+			ea == metric(t, baseA, "baoshui_monitoring_log_event") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A and B list different alerts at events %v and %v:\n%s", ea, eb, alertDiff(alertsA, alertsB))
+		}
+	}
+	var listed struct {
+		Alerts []struct {
+			Station string `json:"station"`
+			Kind    string `json:"kind"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal(alertsA, &listed); err != nil {
+		t.Fatal(err)
+	}
+	exceeded := map[string]bool{}
+	for _, al := range listed.Alerts {
+		if al.Kind == "exceedance" {
+			exceeded[al.Station] = true
+		}
+	}
+	if len(exceeded) != 10 {
+		t.Errorf("exceedance alerts of %d stations, want the 10 that exceeded: %s", len(exceeded), alertsA)
 	}
 	a.kill(t)
 	b.kill(t)
@@ -377,4 +421,37 @@ func (c *client) withBase(base string) *client {
 	d := *c
 	d.base = base
 	return &d
+}
+
+// alertDiff lists the alerts that differ between two answers of GET
+// /api/v1/alerts, by id.
+func alertDiff(a, b json.RawMessage) string {
+	index := func(raw json.RawMessage) map[string]string {
+		var l struct {
+			Alerts []json.RawMessage `json:"alerts"`
+		}
+		_ = json.Unmarshal(raw, &l)
+		m := map[string]string{}
+		for _, x := range l.Alerts {
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(x, &id)
+			m[id.ID] = string(x)
+		}
+		return m
+	}
+	ma, mb := index(a), index(b)
+	var out strings.Builder
+	for id, x := range ma {
+		if mb[id] != x {
+			fmt.Fprintf(&out, "A %s\nB %s\n", x, mb[id])
+		}
+	}
+	for id, x := range mb {
+		if _, ok := ma[id]; !ok {
+			fmt.Fprintf(&out, "A -\nB %s\n", x)
+		}
+	}
+	return out.String()
 }

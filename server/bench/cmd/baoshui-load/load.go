@@ -275,7 +275,8 @@ func (r *run) incidentsAt(base string) (int, error) {
 }
 
 // stored reads what the server holds: the current year's incidents and
-// totals (as the office) and the readings stored (from /metrics).
+// totals (as the office) and the readings stored (from /metrics: the
+// fewest any instance holds).
 func (r *run) stored() (stored, error) {
 	var s stored
 	period := fmt.Sprintf("from=%d-01-01&to=%d-01-01", r.year, r.year+1)
@@ -289,11 +290,19 @@ func (r *run) stored() (stored, error) {
 	if _, err := r.office.call("", "GET", "/api/v1/reports/totals?"+period, nil, &t); err != nil {
 		return s, fmt.Errorf("reading the totals: %w", err)
 	}
-	mt, err := r.api.metrics()
-	if err != nil {
-		return s, err
+	// Every instance holds every reading (the monitoring log), whichever
+	// stored it: the least of them is what all hold.
+	s.readings = -1
+	for _, base := range r.api.bases {
+		m, err := r.api.scrape(base)
+		if err != nil {
+			return s, err
+		}
+		if v := m["baoshui_readings_stored_total"]; s.readings < 0 || v < s.readings {
+			s.readings = v
+		}
 	}
-	s.incidents, s.totals, s.readings = incidents, t.Totals, mt["baoshui_readings_stored_total"]
+	s.incidents, s.totals = incidents, t.Totals
 	return s, nil
 }
 
