@@ -25,9 +25,11 @@ import (
 // applies every event in the log's order: the same readings reach every
 // station's alert watch in the same order everywhere, so the alerts, their
 // revisions and the read models are the same on every instance. An event
-// carries its decisions, not only its inputs (a reading's classification,
-// the silent alerts a tick opened), because the instances' clocks and the
-// moments they learned of a station differ.
+// carries its decisions, not only its inputs (the silent alerts a tick
+// opened, the version of the station a reading is classified with),
+// because the instances' clocks and the moments they learned of a station
+// differ. Readings are logged without their classification, which is
+// larger to encode and slower to decode than to classify again.
 
 // DefaultFollowInterval is how often a service with Options.Shared reads
 // the events other instances logged, when Options.FollowInterval is 0.
@@ -39,7 +41,7 @@ type event struct {
 	// checked against the raw window as of then (see applyEvent).
 	At time.Time `json:"at"`
 	// Readings are an ingest batch in time order, and Stations the version
-	// of each of their stations the instance classified them with.
+	// of each of their stations they are classified with.
 	Readings []loggedReading  `json:"readings,omitempty"`
 	Stations map[string]int64 `json:"stations,omitempty"`
 	// Silent are the silent alerts a tick opened.
@@ -50,14 +52,12 @@ type event struct {
 	Quarantine *QuarantineEntry `json:"quarantine,omitempty"`
 }
 
-// loggedReading is a stored reading with its classification, and whether
-// the instance that logged it inserted it (Fresh) or found it stored (a
-// redelivery, which may never have been logged when its first receiver
-// died in between).
+// loggedReading is a stored reading, and whether the instance that logged
+// it inserted it (Fresh) or found it stored (a redelivery, which may never
+// have been logged when its first receiver died in between).
 type loggedReading struct {
-	Reading StoredReading  `json:"reading"`
-	Result  sensors.Result `json:"result"`
-	Fresh   bool           `json:"fresh,omitempty"`
+	Reading StoredReading `json:"reading"`
+	Fresh   bool          `json:"fresh,omitempty"`
 }
 
 // ackEvent acknowledges alert Alert.
@@ -186,6 +186,7 @@ func (s *Service) follower() {
 // the others are duplicates of the same revision) and, for an event of its
 // own, publishes them. s.logMu must be held.
 func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
+	defs := make(map[string]sensors.Station, len(ev.Stations))
 	for id, v := range ev.Stations {
 		s.mu.RLock()
 		cur, ok := s.stations[id]
@@ -195,6 +196,11 @@ func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
 			if err := s.FollowStation(ctx, id, v); err != nil {
 				s.log.Warn("monitoring: a logged reading's station version cannot be read", "station", id, "version", v, "error", err)
 			}
+		}
+		if def, err := s.stationAt(ctx, id, v); err == nil {
+			defs[id] = def
+		} else {
+			s.log.Warn("monitoring: a logged reading's station version cannot be read; classified with the one in force", "station", id, "version", v, "error", err)
 		}
 	}
 	var changes []sensors.Alert
@@ -206,10 +212,11 @@ func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
 		if !ok {
 			continue
 		}
-		res := lr.Result
-		if res.Station != st.def.ID {
-			res = sensors.ClassifySample(st.def, sensors.Sample{Time: r.Time, Values: r.Values})
+		def, ok := defs[r.Station]
+		if !ok {
+			def = st.def
 		}
+		res := sensors.ClassifySample(def, sensors.Sample{Time: r.Time, Values: r.Values})
 		// A reading inside the raw window joins the read models unless it
 		// is there already: its first receiver may have died between
 		// storing and logging it, so a redelivery logs it again, and an
@@ -275,6 +282,23 @@ func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
 	s.countOpenLocked()
 	s.mu.Unlock()
 	s.recordAlerts(ctx, changes, own)
+}
+
+// stationAt returns version v of station id: the one in force, or else
+// the stored one (an event logged before a change this instance applied
+// already).
+func (s *Service) stationAt(ctx context.Context, id string, v int64) (sensors.Station, error) {
+	s.mu.RLock()
+	cur, ok := s.stations[id]
+	s.mu.RUnlock()
+	if ok && cur.version == v {
+		return cur.def, nil
+	}
+	sv, err := s.store.GetStationVersion(ctx, id, v)
+	if err != nil {
+		return sensors.Station{}, err
+	}
+	return sv.Station, nil
 }
 
 // keepQuarantinedLocked puts e among the latest quarantined messages,

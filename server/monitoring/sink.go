@@ -72,7 +72,7 @@ func storedReading(r ingest.Reading) StoredReading {
 func (s *Service) Apply(ctx context.Context, rs []ingest.Reading) error {
 	lrs := make([]loggedReading, len(rs))
 	for i, r := range rs {
-		lrs[i] = loggedReading{Reading: storedReading(r), Result: r.Result}
+		lrs[i] = loggedReading{Reading: storedReading(r)}
 	}
 	if err := s.commit(ctx, func() (event, error) { return s.readingsEvent(lrs), nil }); err != nil {
 		return fmt.Errorf("monitoring: apply readings: %w", err)
