@@ -12,40 +12,56 @@ import (
 // encoding; the store keeps it as it is.
 const colMonitoringLog = "monlog"
 
-type monitoringEventDoc struct {
+// colMonitoringCheckpoints holds checkpoints of the monitoring log: the
+// alert state of every station after event n, under n's number.
+const colMonitoringCheckpoints = "monckpt"
+
+// numberedDoc is an opaque body stored under a number.
+type numberedDoc struct {
 	ID   string    `bson:"_id"`
 	N    int64     `bson:"n"`
 	At   time.Time `bson:"at"`
 	Body []byte    `bson:"body"`
 }
 
+// insertNumbered stores body under number n in col; one already stored
+// gives an error wrapping ErrDuplicate. what names the document in errors.
+func (s *Store) insertNumbered(ctx context.Context, col, what string, n int64, body []byte) error {
+	d := numberedDoc{ID: seqClaimID(n), N: n, At: time.Now().UTC().Truncate(time.Millisecond), Body: body}
+	if err := s.insertMany(ctx, col, []any{d})[0]; err != nil {
+		return fmt.Errorf("store: insert %s %d: %w", what, n, err)
+	}
+	return nil
+}
+
+// getNumbered loads the body stored under number n in col; ErrNotFound
+// when there is none.
+func (s *Store) getNumbered(ctx context.Context, col, what string, n int64) ([]byte, error) {
+	var d numberedDoc
+	if err := s.findByID(ctx, col, seqClaimID(n), &d); err != nil {
+		return nil, fmt.Errorf("store: get %s %d: %w", what, n, err)
+	}
+	return d.Body, nil
+}
+
 // InsertMonitoringEvent stores event n of the monitoring log. An event with
 // that number already stored (another instance took it first) gives an
 // error wrapping ErrDuplicate.
 func (s *Store) InsertMonitoringEvent(ctx context.Context, n int64, body []byte) error {
-	d := monitoringEventDoc{ID: seqClaimID(n), N: n, At: time.Now().UTC().Truncate(time.Millisecond), Body: body}
-	if err := s.insertMany(ctx, colMonitoringLog, []any{d})[0]; err != nil {
-		return fmt.Errorf("store: insert monitoring event %d: %w", n, err)
-	}
-	return nil
+	return s.insertNumbered(ctx, colMonitoringLog, "monitoring event", n, body)
 }
 
 // GetMonitoringEvent loads the body of event n; ErrNotFound when it is not
 // (yet) stored.
 func (s *Store) GetMonitoringEvent(ctx context.Context, n int64) ([]byte, error) {
-	var d monitoringEventDoc
-	if err := s.findByID(ctx, colMonitoringLog, seqClaimID(n), &d); err != nil {
-		return nil, fmt.Errorf("store: get monitoring event %d: %w", n, err)
-	}
-	return d.Body, nil
+	return s.getNumbered(ctx, colMonitoringLog, "monitoring event", n)
 }
 
 // LastMonitoringEvent finds the number of the newest event with O(log n)
 // lookups by _id, never a scan; 0 when the log is empty.
 func (s *Store) LastMonitoringEvent(ctx context.Context) (int64, error) {
 	n, err := lastSeq(func(n int64) (bool, error) {
-		var d monitoringEventDoc
-		err := s.findByID(ctx, colMonitoringLog, seqClaimID(n), &d)
+		_, err := s.GetMonitoringEvent(ctx, n)
 		if isNotFound(err) {
 			return false, nil
 		}
@@ -57,26 +73,14 @@ func (s *Store) LastMonitoringEvent(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// colMonitoringCheckpoints holds checkpoints of the monitoring log: the
-// alert state of every station after event n, under n's number.
-const colMonitoringCheckpoints = "monckpt"
-
 // InsertMonitoringCheckpoint stores the checkpoint after event n; one
 // already stored gives an error wrapping ErrDuplicate.
 func (s *Store) InsertMonitoringCheckpoint(ctx context.Context, n int64, body []byte) error {
-	d := monitoringEventDoc{ID: seqClaimID(n), N: n, At: time.Now().UTC().Truncate(time.Millisecond), Body: body}
-	if err := s.insertMany(ctx, colMonitoringCheckpoints, []any{d})[0]; err != nil {
-		return fmt.Errorf("store: insert monitoring checkpoint %d: %w", n, err)
-	}
-	return nil
+	return s.insertNumbered(ctx, colMonitoringCheckpoints, "monitoring checkpoint", n, body)
 }
 
 // GetMonitoringCheckpoint loads the checkpoint after event n; ErrNotFound
 // when none was stored.
 func (s *Store) GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, error) {
-	var d monitoringEventDoc
-	if err := s.findByID(ctx, colMonitoringCheckpoints, seqClaimID(n), &d); err != nil {
-		return nil, fmt.Errorf("store: get monitoring checkpoint %d: %w", n, err)
-	}
-	return d.Body, nil
+	return s.getNumbered(ctx, colMonitoringCheckpoints, "monitoring checkpoint", n)
 }

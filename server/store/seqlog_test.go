@@ -218,5 +218,21 @@ func TestMonitoringLog(t *testing.T) {
 		if n, err := s.LastMonitoringEvent(ctx); n != 5 || err != nil {
 			t.Fatalf("last %d, %v; want 5", n, err)
 		}
+		// Checkpoints are kept apart from the events, by the same rules.
+		if _, err := s.GetMonitoringCheckpoint(ctx, 5); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("checkpoint 5 before any: %v; want not found", err)
+		}
+		if err := s.InsertMonitoringCheckpoint(ctx, 5, []byte(`{"at":5}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertMonitoringCheckpoint(ctx, 5, []byte(`{"again":5}`)); !errors.Is(err, enforcement.ErrExists) {
+			t.Fatalf("second checkpoint 5: %v; want a duplicate", err)
+		}
+		if b, err := s.GetMonitoringCheckpoint(ctx, 5); err != nil || string(b) != `{"at":5}` {
+			t.Fatalf("checkpoint 5: %q, %v", b, err)
+		}
+		if b, _ := s.GetMonitoringEvent(ctx, 5); string(b) != `{"n":5}` {
+			t.Fatalf("event 5 after its checkpoint: %q", b)
+		}
 	})
 }
