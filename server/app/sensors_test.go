@@ -501,6 +501,33 @@ func TestSensorsMosquittoKillAndRestart(t *testing.T) {
 	}
 }
 
+// machineMosquitto skips the test (or fails it, with
+// BAOSHUI_TEST_REQUIRE_MOSQUITTO=1) unless the machine's Mosquitto answers
+// on 127.0.0.1:1883 and its clients are installed.
+func machineMosquitto(t *testing.T) {
+	t.Helper()
+	mqttClients(t)
+	c, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
+	if err != nil {
+		if os.Getenv("BAOSHUI_TEST_REQUIRE_MOSQUITTO") == "1" {
+			t.Fatal("no Mosquitto on 127.0.0.1:1883")
+		}
+		t.Skip("no Mosquitto on 127.0.0.1:1883")
+	}
+	c.Close()
+}
+
+// forgetSession removes, when the test ends, the persistent session a
+// server made on the machine's Mosquitto: a clean session with the same
+// client id replaces it. Call it before starting the server: cleanups run
+// last first, and a server still running would reconnect and make the
+// session again.
+func forgetSession(t *testing.T, clientID string) {
+	t.Cleanup(func() {
+		_ = exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-i", clientID, "-t", "baoshui-test/cleanup", "-m", "x").Run()
+	})
+}
+
 // TestSensorsOnMachineMosquitto is the server against the Mosquitto this
 // machine runs on 127.0.0.1:1883 (anonymous, default settings): a reading
 // published by mosquitto_pub appears classified over HTTP.
@@ -508,22 +535,11 @@ func TestSensorsOnMachineMosquitto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the machine's Mosquitto on 127.0.0.1:1883")
 	}
-	mqttClients(t)
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second); err != nil {
-		if os.Getenv("BAOSHUI_TEST_REQUIRE_MOSQUITTO") == "1" {
-			t.Fatal("no Mosquitto on 127.0.0.1:1883")
-		}
-		t.Skip("no Mosquitto on 127.0.0.1:1883")
-	} else {
-		c.Close()
-	}
+	machineMosquitto(t)
 	id := fmt.Sprintf("baoshui-test-%d", time.Now().UnixNano())
+	forgetSession(t, id) // registered first, so it runs after the server stops
 	a := start(t, testConfig(t, t.TempDir(), "-stations-file", repoPath(t, "testdata/stations.json"),
 		"-mqtt-url", "tcp://127.0.0.1:1883", "-mqtt-client-id", id))
-	t.Cleanup(func() {
-		// A clean session with the same id removes the persistent one.
-		_ = exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-i", id, "-t", "baoshui-test/cleanup", "-m", "x").Run()
-	})
 	root := newClient(t, a.URL()).login("root", "root-password")
 	ts := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	if err := mosquittoPub("127.0.0.1:1883", "", "", "baoshui/v1/stations/inflow-chao/readings", readingJSON(ts, 0.3)); err != nil {
