@@ -7,11 +7,13 @@
 //
 // Everything it writes is an insert by deterministic _id (DESIGN §2):
 // station and credential versions, readings "{station}:{ts}", quarantined
-// messages, alert revisions "{alert}:{rev}". The read models are built by
-// one scan at start and kept current by the write path; alerts are derived
-// again from the readings at start (the same readings open the same
-// alerts), and acknowledgements are laid over them from the stored
-// revisions.
+// messages, alert revisions "{alert}:{rev}", and, on a store shared with
+// other instances, the events of the monitoring log and its checkpoints by
+// number (log.go). The read models are built by one scan at start and kept
+// current by the events; alone, alerts are derived again from the readings
+// at start (the same readings open the same alerts) and acknowledgements
+// are laid over them from the stored revisions; shared, they come from the
+// log's newest checkpoint and the events after it.
 package monitoring
 
 import (
