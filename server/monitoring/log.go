@@ -248,15 +248,13 @@ func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
 		changes = append(changes, a)
 	}
 	if k := ev.Ack; k != nil {
-		// The watch's own copy, when the alert is still its latest of its
-		// kind: after a start from a checkpoint, the scanned revisions may
-		// be ahead of the watch until the log is replayed.
-		var a sensors.Alert
-		found := false
-		cur, known := s.alerts[k.Alert]
-		if known {
-			a, found = *cur, true
-			if st, ok := s.stations[cur.Station]; ok {
+		if cur, ok := s.alerts[k.Alert]; ok {
+			// The watch's own copy, when the alert is still its latest of
+			// its kind: after a start from a checkpoint, the scanned
+			// revisions may be ahead of the watch until the log is replayed.
+			a := *cur
+			st, hasStation := s.stations[a.Station]
+			if hasStation {
 				ws := st.watch.State()
 				for _, w := range []*sensors.Alert{ws.Exceed, ws.Silent} {
 					if w != nil && w.ID == k.Alert {
@@ -264,16 +262,16 @@ func (s *Service) applyEvent(ctx context.Context, ev event, own bool) {
 					}
 				}
 			}
-		}
-		if found && a.AckedBy == "" {
-			a.AckedBy, a.AckedAt, a.Rev = k.By, k.At, a.Rev+1
-			if st, ok := s.stations[a.Station]; ok {
-				st.watch.Restore(a)
+			if a.AckedBy == "" {
+				a.AckedBy, a.AckedAt, a.Rev = k.By, k.At, a.Rev+1
+				if hasStation {
+					st.watch.Restore(a)
+				}
+				if cur.Rev < a.Rev {
+					s.alerts[a.ID] = &a
+				}
+				changes = append(changes, a)
 			}
-			if cur.Rev < a.Rev {
-				s.alerts[a.ID] = &a
-			}
-			changes = append(changes, a)
 		}
 	}
 	if q := ev.Quarantine; q != nil {
