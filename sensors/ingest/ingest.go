@@ -12,6 +12,11 @@
 // unacknowledged and the broker's inflight window throttles the flow (see
 // Ingest).
 //
+// Several servers may share the readings through a shared subscription;
+// with Config.Takeover, the servers online take over the session of one
+// that went silent, so that its share is not held back until it returns
+// (takeover.go).
+//
 // With the embedded broker there is no subscription: StartLocal runs the
 // same queue and batcher, the broker hands each device's publish to Submit
 // and sends the PUBACK when the ingest acknowledges it, so the message
@@ -195,6 +200,17 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives the ingest's log; slog.Default() when nil.
 	Logger *slog.Logger
+	// Takeover makes the server announce itself on PresenceTopic(ClientID)
+	// and take over the persistent session of a peer subscribed to the
+	// same Topic while that peer is offline (see takeover.go). Set it with
+	// a shared subscription on a broker that queues a member's turns while
+	// it is away (Mosquitto 2.0). The server's username must be allowed to
+	// publish and subscribe to PresenceTopic of every server.
+	Takeover bool
+
+	// openConn, when set, opens the connection of the server's own client
+	// (the tests cut it to play a server that dies).
+	openConn paho.OpenConnectionFunc
 }
 
 // withDefaults checks cfg and fills in its defaults.
@@ -207,6 +223,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("BrokerURL %q: want tcp://host:port", cfg.BrokerURL)
 	case cfg.ClientID == "":
 		return cfg, errors.New("ClientID is required: a fixed id keeps the persistent session")
+	case cfg.Takeover && strings.ContainsAny(cfg.ClientID, "/+#"):
+		return cfg, fmt.Errorf("ClientID %q: with Takeover it names a topic level, and may not hold '/', '+' or '#'", cfg.ClientID)
 	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
 		return cfg, fmt.Errorf("BatchSize %d: must be 1 to %d", cfg.BatchSize, MaxBatchSize)
 	case cfg.Parallel < 0 || cfg.Parallel > 8:
@@ -285,6 +303,7 @@ type Ingest struct {
 	sink   Sink
 	log    *slog.Logger
 	client paho.Client
+	tk     *takeover // nil without Config.Takeover
 
 	stations atomic.Pointer[map[string]sensors.Station]
 
@@ -345,6 +364,13 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			in.log.Warn("ingest: connection to the broker lost; reconnecting", "broker", cfg.BrokerURL, "error", err)
 		})
+	if cfg.openConn != nil {
+		opts.SetCustomOpenConnectionFn(cfg.openConn)
+	}
+	if cfg.Takeover {
+		in.tk = newTakeover(in)
+		opts.SetBinaryWill(PresenceTopic(cfg.ClientID), presencePayload(cfg, stateOffline), QoS, true)
+	}
 	in.client = paho.NewClient(opts)
 	go in.run()
 
@@ -374,7 +400,10 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 	case <-time.After(cfg.ConnectTimeout):
 		return fail(fmt.Errorf("subscribe to %s: no answer in %v", cfg.Topic, cfg.ConnectTimeout))
 	}
-	in.log.Info("ingest: subscribed", "broker", cfg.BrokerURL, "client", cfg.ClientID, "topic", cfg.Topic)
+	in.log.Info("ingest: subscribed", "broker", cfg.BrokerURL, "client", cfg.ClientID, "topic", cfg.Topic, "takeover", cfg.Takeover)
+	if in.tk != nil {
+		go in.tk.loop()
+	}
 	return in, nil
 }
 
@@ -449,7 +478,7 @@ func (in *Ingest) onConnect(c paho.Client) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		var present bool
-		if present, err = in.subscribe(c); err == nil || present {
+		if present, err = in.subscribe(c, in.cfg.Topic, in.handle); err == nil || present {
 			break
 		}
 		// paho v1.5.1, asked to subscribe while its connection is still
@@ -458,29 +487,54 @@ func (in *Ingest) onConnect(c paho.Client) {
 		// answer (Result() lacks the filter): ask again.
 		time.Sleep(100 * time.Millisecond)
 	}
+	if err == nil && in.tk != nil {
+		err = in.announce(c)
+	}
 	if err != nil {
 		in.log.Error("ingest: subscription failed", "error", err)
 	}
 	in.subOnce.Do(func() { in.subscribed <- err })
 }
 
-// subscribe subscribes once and reports whether the broker's answer for
-// the filter came back (present) and, if so, whether it granted QoS 1.
-func (in *Ingest) subscribe(c paho.Client) (present bool, err error) {
-	tok := c.Subscribe(in.cfg.Topic, QoS, in.handle)
+// announce publishes that the server is online and subscribes to the
+// presences of its peers (Config.Takeover).
+func (in *Ingest) announce(c paho.Client) error {
+	tok := c.Publish(PresenceTopic(in.cfg.ClientID), QoS, true, presencePayload(in.cfg, stateOnline))
 	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
-		return false, fmt.Errorf("subscribe to %s: no answer in %v", in.cfg.Topic, in.cfg.ConnectTimeout)
+		return fmt.Errorf("publish presence: no answer in %v", in.cfg.ConnectTimeout)
 	}
 	if err := tok.Error(); err != nil {
-		return false, fmt.Errorf("subscribe to %s: %w", in.cfg.Topic, err)
+		return fmt.Errorf("publish presence: %w", err)
 	}
-	q, ok := tok.(*paho.SubscribeToken).Result()[resultKey(in.cfg.Topic)]
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var present bool
+		if present, err = in.subscribe(c, presenceFilter, in.tk.onPresence); err == nil || present {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // as in onConnect
+	}
+	return err
+}
+
+// subscribe subscribes to filter once and reports whether the broker's
+// answer for the filter came back (present) and, if so, whether it granted
+// QoS 1.
+func (in *Ingest) subscribe(c paho.Client, filter string, h paho.MessageHandler) (present bool, err error) {
+	tok := c.Subscribe(filter, QoS, h)
+	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
+		return false, fmt.Errorf("subscribe to %s: no answer in %v", filter, in.cfg.ConnectTimeout)
+	}
+	if err := tok.Error(); err != nil {
+		return false, fmt.Errorf("subscribe to %s: %w", filter, err)
+	}
+	q, ok := tok.(*paho.SubscribeToken).Result()[resultKey(filter)]
 	switch {
 	case !ok:
-		return false, fmt.Errorf("subscribe to %s: no answer from the broker for the filter", in.cfg.Topic)
+		return false, fmt.Errorf("subscribe to %s: no answer from the broker for the filter", filter)
 	case q != QoS:
 		return true, fmt.Errorf("subscribe to %s: the broker granted %#x, want QoS %d (is the topic allowed for %q?)",
-			in.cfg.Topic, q, QoS, in.cfg.Username)
+			filter, q, QoS, in.cfg.Username)
 	}
 	return true, nil
 }
@@ -728,9 +782,15 @@ func (in *Ingest) retry(op string, f func(context.Context) error) bool {
 // store what was received (acknowledging it), and disconnects. Whatever is
 // not acknowledged by then stays with the broker, in the persistent
 // session, and is delivered again to the next Start with the same client
-// id. Close may be called more than once.
+// id. With Takeover, Close first lets go of the peers' sessions it holds
+// and announces itself offline, so that a peer takes its session over
+// until it starts again. Close may be called more than once.
 func (in *Ingest) Close() error {
 	in.closeOnce.Do(func() {
+		if in.tk != nil {
+			close(in.tk.stop)
+			<-in.tk.done
+		}
 		close(in.closing)
 		select {
 		case <-in.done:
@@ -741,6 +801,15 @@ func (in *Ingest) Close() error {
 				"the broker keeps them for the next session", in.cfg.CloseTimeout)
 		}
 		in.cancelStore()
+		if in.tk != nil {
+			// What the held sessions received and the sink did not take
+			// goes back to the broker with them. Then the peers are told
+			// to take this server's share while it is away (a DISCONNECT
+			// discards the will).
+			in.tk.releaseAll()
+			in.client.Publish(PresenceTopic(in.cfg.ClientID), QoS, true, presencePayload(in.cfg, stateOffline)).
+				WaitTimeout(time.Second)
+		}
 		if in.client != nil {
 			in.client.Disconnect(250)
 		}
@@ -770,6 +839,10 @@ type Stats struct {
 	Queued int
 	// Connected reports whether the client is connected now.
 	Connected bool
+	// Held is the number of silent peers' sessions this server holds now,
+	// and Takeovers counts the times it took one (Config.Takeover).
+	Held      int
+	Takeovers uint64
 }
 
 // Stats returns the ingest's counters.
@@ -787,6 +860,9 @@ func (in *Ingest) Stats() Stats {
 	}
 	for r, c := range in.byReason {
 		s.ByReason[r] = c.Load()
+	}
+	if in.tk != nil {
+		s.Held, s.Takeovers = int(in.tk.nHeld.Load()), in.tk.takeovers.Load()
 	}
 	return s
 }

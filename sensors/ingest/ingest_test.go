@@ -136,11 +136,15 @@ func startIngest(t *testing.T, cfg ingest.Config, sink ingest.Sink) *ingest.Inge
 }
 
 // purgeSession connects with cfg's client id and a clean session, which
-// makes the broker discard the persistent session.
+// makes the broker discard the persistent session, and removes the
+// retained presence of a server with Takeover.
 func purgeSession(cfg ingest.Config) {
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(cfg.BrokerURL).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).SetCleanSession(true).SetProtocolVersion(4))
 	if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		if cfg.Takeover {
+			c.Publish(ingest.PresenceTopic(cfg.ClientID), 1, true, []byte{}).WaitTimeout(5 * time.Second)
+		}
 		c.Disconnect(50)
 	}
 }

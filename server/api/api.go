@@ -426,6 +426,12 @@ func (m *metrics) sensors(mon *monitoring.Service, in func() ingest.Stats) {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(get(in())) }))
 		}
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoshui_ingest_takeovers_total",
+			Help: "Times this server took over the broker session of a silent peer of its shared subscription."},
+			func() float64 { return float64(in().Takeovers) }))
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baoshui_ingest_sessions_held",
+			Help: "Broker sessions of silent peers this server holds now."},
+			func() float64 { return float64(in().Held) }))
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baoshui_ingest_connected",
 			Help: "1 while the ingest is connected to its broker (always 1 with the embedded broker)."},
 			func() float64 {

@@ -320,6 +320,9 @@ func (a *App) startSensors(ctx context.Context) error {
 	switch {
 	case c.MQTTURL != "":
 		icfg.BrokerURL, icfg.ClientID, icfg.Username, icfg.Password, icfg.Topic = c.MQTTURL, c.MQTTClientID, c.MQTTUsername, c.MQTTPassword, c.MQTTTopic
+		// A shared subscription's members take over the share of one that
+		// went silent (README, Deployment).
+		icfg.Takeover = strings.HasPrefix(c.MQTTTopic, "$share/")
 		if a.Ingest, err = ingest.Start(ctx, icfg, a.Monitoring); err != nil {
 			return fmt.Errorf("app: external MQTT broker: %w", err)
 		}

@@ -39,8 +39,10 @@ func metric(t *testing.T, base, name string) float64 {
 // two server processes on one store (an embedded FerretDB both reach by
 // URI) and one Mosquitto, both subscribed through the shared subscription
 // $share/baoshui/…; 101 stations (one registered through B while both
-// run) publish 100 readings each at QoS 1 while one instance is SIGKILLed
-// and started again; ten stations exceed their target for a while.
+// run) publish 100 readings each at QoS 1 while one instance is SIGKILLed;
+// ten stations exceed their target for a while. The other instance must
+// take over the dead one's broker session and hold every reading before
+// the dead one is started again, and let go of the session when it is.
 // Afterwards both instances, and a third started on the same store, count
 // exactly 100 readings of every station (each reading stored once, none
 // lost, none quarantined as of an unknown station, none missing from an
@@ -135,7 +137,25 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	// Mosquitto keeps handing A its turns, queued in A's session: B must
+	// take that session over and store them, A's share before the kill
+	// included, without A coming back.
+	rb := root.withBase(baseB)
+	waitFor(t, 3*time.Minute, "B alone to hold every reading while A is dead", func() bool {
+		for _, id := range ids {
+			if samples(rb, id) != perStation {
+				return false
+			}
+		}
+		return true
+	})
+	if n := metric(t, baseB, "baoshui_ingest_takeovers_total"); n < 1 {
+		t.Errorf("B holds every reading but took over no session (%v)", n)
+	}
 	a.start(t)
+	waitFor(t, time.Minute, "B to let go of A's session", func() bool {
+		return metric(t, baseB, "baoshui_ingest_sessions_held") == 0
+	})
 	// Everything published is acknowledged by one instance or the other:
 	// wait until Mosquitto holds nothing more for either session.
 	total := float64(len(ids) * perStation)
@@ -150,7 +170,6 @@ func TestTwoInstancesShareIngest(t *testing.T) {
 	}
 	// Each instance holds every reading, whichever received it, and the
 	// same alerts once both applied the same monitoring log.
-	rb := root.withBase(baseB)
 	for _, id := range ids {
 		if na, nb := samples(root, id), samples(rb, id); na != perStation || nb != perStation {
 			t.Errorf("%s: A holds %d readings and B %d, want %d each", id, na, nb, perStation)

@@ -20,6 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/baoshui/baoshui/sensors"
+	"github.com/baoshui/baoshui/sensors/ingest"
 	"github.com/baoshui/baoshui/server/internal/mosquittotest"
 	"github.com/baoshui/baoshui/server/monitoring"
 )
@@ -524,7 +525,10 @@ func machineMosquitto(t *testing.T) {
 // session again.
 func forgetSession(t *testing.T, clientID string) {
 	t.Cleanup(func() {
-		_ = exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-i", clientID, "-t", "baoshui-test/cleanup", "-m", "x").Run()
+		// A clean session removes the persistent one; the empty retained
+		// message removes the server's presence, if it had one.
+		_ = exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-i", clientID, "-q", "1", "-r", "-n",
+			"-t", ingest.PresenceTopic(clientID)).Run()
 	})
 }
 

@@ -24,12 +24,14 @@ import (
 const ServerUser = "baoshui-server"
 
 // ACL is the access control list of the README: the server reads every
-// station's readings (also through a shared subscription) and writes the
-// alerts; a device (username = station id) writes its own readings and
+// station's readings (also through a shared subscription), writes the
+// alerts, and reads and writes the servers' presences (the takeover of a
+// silent server's share); a device (username = station id) writes its own readings and
 // reads its own alerts. Mosquitto denies everything else.
 const ACL = `user baoshui-server
 topic read baoshui/v1/stations/+/readings
 topic write baoshui/v1/alerts/#
+topic readwrite baoshui/v1/servers/+/presence
 
 pattern write baoshui/v1/stations/%u/readings
 pattern read baoshui/v1/alerts/%u
