@@ -111,7 +111,18 @@ func (s *Service) commit(ctx context.Context, build func() (event, error)) error
 		}
 		s.applyEvent(ctx, ev, true)
 		if n := s.next - 1; s.opt.Shared && n%checkpointEvery == 0 {
-			if err := s.writeCheckpointLocked(ctx, n); err != nil && !errors.Is(err, enforcement.ErrExists) {
+			err := s.writeCheckpointLocked(ctx, n)
+			switch {
+			case err == nil:
+				// Only the newest is read at start; a few more are kept
+				// for an instance that started as this one was written.
+				// One whose writer died before this point stays behind.
+				if old := n - keepCheckpoints*checkpointEvery; old >= 0 {
+					if err := s.store.DeleteMonitoringCheckpoint(ctx, old); err != nil {
+						s.log.Warn("monitoring: an old checkpoint of the log was not removed", "event", old, "error", err)
+					}
+				}
+			case !errors.Is(err, enforcement.ErrExists):
 				s.log.Warn("monitoring: a checkpoint of the log was not stored; starts replay more of the log", "event", n, "error", err)
 			}
 		}
@@ -338,6 +349,11 @@ func (s *Service) readingsEvent(rs []loggedReading) event {
 // checkpointEvery is how many events apart the checkpoints are: an
 // instance that starts replays at most about as many.
 var checkpointEvery int64 = 500
+
+// keepCheckpoints is how many checkpoints are kept, the newest included:
+// each one holds every station's alert state, up to megabytes with
+// thousands of stations.
+const keepCheckpoints = 3
 
 // checkpoint is the alert state of every station after event N, the same
 // on every instance that applied the log up to N.

@@ -289,3 +289,47 @@ func TestStartOverlappingTheLogMatchesFollowers(t *testing.T) {
 		})
 	}
 }
+
+// TestOldCheckpointsAreRemoved checks that only the newest checkpoints of
+// the log stay in the store, and that an instance started afterwards still
+// starts from the newest one alike.
+func TestOldCheckpointsAreRemoved(t *testing.T) {
+	monitoring.SetCheckpointEvery(t, 2)
+	ctx := context.Background()
+	sts := storetest.Engines(t)[0].OpenShared(t, 2)
+	clk := &clock{t: t0}
+	a := openShared(t, sts[0], clk)
+	st := stations(t)[0]
+	if _, err := a.PutStation(ctx, "admin", st, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		tp := 0.02
+		if i >= 15 {
+			tp = 0.3 // an exceedance alert open at the end
+		}
+		if err := deliver(ctx, a, []ingest.Reading{reading(st, t0.Add(time.Duration(i)*5*time.Minute), tp)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := a.Stats().Events
+	if last < 20 {
+		t.Fatalf("%d events logged, want at least 20", last)
+	}
+	newest := last - last%2
+	for n := int64(0); n <= last; n += 2 {
+		_, err := sts[0].GetMonitoringCheckpoint(ctx, n)
+		switch kept := n > newest-6; {
+		case kept && err != nil:
+			t.Errorf("checkpoint %d (of the newest three, the newest %d): %v", n, newest, err)
+		case !kept && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("checkpoint %d is still stored (%v); only the three newest should be", n, err)
+		}
+	}
+	b := openShared(t, sts[1], clk)
+	from, to := t0.Add(-24*time.Hour), t0.Add(24*time.Hour)
+	sa, sb := stateOf(t, a, from, to, st.ID), stateOf(t, b, from, to, st.ID)
+	if !reflect.DeepEqual(sa.Alerts, sb.Alerts) || len(sa.Alerts) == 0 {
+		t.Errorf("an instance started after the pruning lists %+v; the running one %+v", sb.Alerts, sa.Alerts)
+	}
+}

@@ -107,7 +107,9 @@ type Store interface {
 	LastMonitoringEvent(ctx context.Context) (int64, error)
 	// InsertMonitoringCheckpoint and GetMonitoringCheckpoint keep the
 	// log's checkpoints (see log.go) by the number of the event they
-	// follow, the same way.
+	// follow, the same way; DeleteMonitoringCheckpoint removes one (none
+	// stored is no error).
 	InsertMonitoringCheckpoint(ctx context.Context, n int64, body []byte) error
 	GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, error)
+	DeleteMonitoringCheckpoint(ctx context.Context, n int64) error
 }

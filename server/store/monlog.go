@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
 )
 
 // colMonitoringLog holds the monitoring event log of instances that share
@@ -83,4 +85,13 @@ func (s *Store) InsertMonitoringCheckpoint(ctx context.Context, n int64, body []
 // when none was stored.
 func (s *Store) GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, error) {
 	return s.getNumbered(ctx, colMonitoringCheckpoints, "monitoring checkpoint", n)
+}
+
+// DeleteMonitoringCheckpoint removes the checkpoint after event n, by its
+// _id; removing one that is not stored is no error.
+func (s *Store) DeleteMonitoringCheckpoint(ctx context.Context, n int64) error {
+	if _, err := s.db.Collection(colMonitoringCheckpoints).DeleteOne(ctx, bson.D{{Key: "_id", Value: seqClaimID(n)}}); err != nil {
+		return fmt.Errorf("store: delete monitoring checkpoint %d: %w", n, err)
+	}
+	return nil
 }

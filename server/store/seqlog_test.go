@@ -234,5 +234,17 @@ func TestMonitoringLog(t *testing.T) {
 		if b, _ := s.GetMonitoringEvent(ctx, 5); string(b) != `{"n":5}` {
 			t.Fatalf("event 5 after its checkpoint: %q", b)
 		}
+		if err := s.DeleteMonitoringCheckpoint(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetMonitoringCheckpoint(ctx, 5); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("checkpoint 5 after its deletion: %v; want not found", err)
+		}
+		if err := s.DeleteMonitoringCheckpoint(ctx, 5); err != nil {
+			t.Fatalf("deleting a checkpoint twice: %v", err)
+		}
+		if b, _ := s.GetMonitoringEvent(ctx, 5); string(b) != `{"n":5}` {
+			t.Fatalf("event 5 after its checkpoint's deletion: %q", b)
+		}
 	})
 }
