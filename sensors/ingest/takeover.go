@@ -264,6 +264,11 @@ func (tk *takeover) reconcile(now time.Time) {
 		select {
 		case <-h.lost:
 			delete(tk.held, id)
+			if peers[id] {
+				// The peer is back: the broker closed ours for its own.
+				tk.in.log.Info("ingest: a silent peer is back and has its session again", "peer", id)
+				continue
+			}
 			b := tk.backoff[id]
 			if b == nil {
 				b = &retry{wait: takeoverBackoffMin / 2}
@@ -271,7 +276,7 @@ func (tk *takeover) reconcile(now time.Time) {
 			}
 			b.wait = min(2*b.wait, takeoverBackoffMax)
 			b.at = now.Add(b.wait)
-			tk.in.log.Info("ingest: lost the session of a silent peer (it is back, or the connection dropped)", "peer", id, "retry_in", b.wait)
+			tk.in.log.Info("ingest: lost the session of a silent peer (it is back but has not said so yet, or the connection dropped)", "peer", id, "retry_in", b.wait)
 			continue
 		default:
 		}

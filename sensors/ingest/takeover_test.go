@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -203,4 +204,56 @@ func TestTakeoverAmongThree(t *testing.T) {
 	waitFor(t, "B to hold the sessions of A and C", 30*time.Second, func() bool { return b.Stats().Held == 2 })
 	burst(2*n, 3*n)
 	waitFor(t, "B alone to store everything after C closed", 30*time.Second, holdsAll(2*n, 3*n, sinkB))
+}
+
+// BenchmarkTakeover measures, on the machine's Mosquitto, how long after
+// a server's connection dies its peer holds its session (takeover-ms), and
+// how long after the server is started again it has its session back and
+// the peer has let go (handback-ms).
+func BenchmarkTakeover(b *testing.B) {
+	u := "tcp://127.0.0.1:1883"
+	st := testStation()
+	stations := map[string]sensors.Station{st.ID: st}
+	topic := "$share/" + randomID("g") + "/" + ingest.DefaultTopic
+	quiet := slog.New(slog.DiscardHandler)
+	cfg := ingest.Config{BrokerURL: u, Topic: topic, Takeover: true, Stations: stations, Logger: quiet}
+	start := func(cfg ingest.Config) (*ingest.Ingest, *cuttable) {
+		cut := new(cuttable)
+		in, err := ingest.Start(context.Background(), ingest.WithConnection(cfg, cut.open), ingest.NewMemorySink())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return in, cut
+	}
+	cfgA, cfgP := cfg, cfg
+	cfgA.ClientID, cfgP.ClientID = randomID("baoshui-bench-"), randomID("baoshui-bench-")
+	b.Cleanup(func() { purgeSession(cfgA); purgeSession(cfgP) })
+	a, cutA := start(cfgA)
+	p, _ := start(cfgP)
+	defer func() { a.Close(); p.Close() }()
+	poll := func(what string, cond func() bool) time.Duration {
+		t0 := time.Now()
+		for !cond() {
+			if time.Since(t0) > time.Minute {
+				b.Fatalf("no %s in a minute", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return time.Since(t0)
+	}
+	var takeover, handback time.Duration
+	b.ResetTimer()
+	for range b.N {
+		cutA.kill()
+		takeover += poll("takeover", func() bool { return p.Stats().Held == 1 })
+		b.StopTimer()
+		a.Close() // the dead server's goroutines; its connection is gone
+		b.StartTimer()
+		t0 := time.Now()
+		a, cutA = start(cfgA) // the server started again
+		poll("handback", func() bool { return p.Stats().Held == 0 })
+		handback += time.Since(t0)
+	}
+	b.ReportMetric(float64(takeover.Microseconds())/1000/float64(b.N), "takeover-ms")
+	b.ReportMetric(float64(handback.Microseconds())/1000/float64(b.N), "handback-ms")
 }
