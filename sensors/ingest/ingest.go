@@ -136,6 +136,9 @@ type OrderedSink interface {
 // Defaults of Config.
 const (
 	DefaultQueueSize = 4096
+	// DefaultMaxWaiting is how many messages may wait in the ingest's
+	// memory, past the queue, before a message's delivery is held up.
+	DefaultMaxWaiting = 200_000
 	// DefaultParallel is the number of batches written at once to an
 	// OrderedSink: two keep the store busy while the ingest prepares and
 	// acknowledges the batch before.
@@ -167,6 +170,11 @@ type Config struct {
 	// QueueSize is the number of messages that may wait for the store;
 	// DefaultQueueSize when 0.
 	QueueSize int
+	// MaxWaiting is how many more messages delivered by the broker may
+	// wait, unparsed and in order, while the queue is full;
+	// DefaultMaxWaiting when 0. Past that, a delivery waits for room (see
+	// Ingest).
+	MaxWaiting int
 	// BatchSize is the most readings per StoreReadings call, 1 to
 	// MaxBatchSize; MaxBatchSize when 0.
 	BatchSize int
@@ -229,7 +237,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("BatchSize %d: must be 1 to %d", cfg.BatchSize, MaxBatchSize)
 	case cfg.Parallel < 0 || cfg.Parallel > 8:
 		return cfg, fmt.Errorf("Parallel %d: must be 1 to 8", cfg.Parallel)
-	case cfg.QueueSize < 0, cfg.FlushInterval < 0, cfg.MaxFuture < 0, cfg.RetryMin < 0, cfg.RetryMax < 0,
+	case cfg.QueueSize < 0, cfg.MaxWaiting < 0, cfg.FlushInterval < 0, cfg.MaxFuture < 0, cfg.RetryMin < 0, cfg.RetryMax < 0,
 		cfg.ConnectTimeout < 0, cfg.CloseTimeout < 0:
 		return cfg, errors.New("sizes and durations must not be negative")
 	}
@@ -243,6 +251,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.MaxWaiting == 0 {
+		cfg.MaxWaiting = DefaultMaxWaiting
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = MaxBatchSize
@@ -284,16 +295,22 @@ type item struct {
 // retrying with backoff while the sink fails, and acknowledges each message
 // only after its readings (or its quarantine entry) are stored.
 //
-// When the queue is full, the handler waits for room: it blocks the
-// delivery of that message, never drops it. paho runs each handler on its
-// own goroutine (SetOrderMatters(false)), so its network reader keeps
-// running and the connection's keepalive survives a long store outage;
-// what bounds the waiting handlers is the broker's inflight window, the
-// number of unacknowledged messages it sends a session before it holds the
-// rest back (Mosquitto's max_inflight_messages; the embedded broker's
-// MaxPending throttle, which then holds the devices back too). That window
-// is the backpressure: a slow store slows the broker, not the other way
-// round, and nothing is lost on the way. (With in-order delivery the
+// When the queue is full, the handler puts the message, as received, on a
+// waiting list of up to cfg.MaxWaiting messages, from which one goroutine
+// feeds the queue in order as it makes room; past that, the handler waits
+// for room: it blocks the delivery of that message, never drops it. paho
+// runs each handler on its own goroutine (SetOrderMatters(false)), so its
+// network reader keeps running and the connection's keepalive survives a
+// long store outage. What bounds the messages waiting is the broker's
+// inflight window, the number of unacknowledged messages it sends a
+// session before it holds the rest back (Mosquitto's
+// max_inflight_messages; the embedded broker's MaxPending throttle, which
+// then holds the devices back too). That window is the backpressure: a
+// slow store slows the broker, not the other way round, and nothing is
+// lost on the way. The waiting list is for a broker that does not keep to
+// its window (Mosquitto 2.0.11 sent a flooded server 88,000 messages with
+// max_inflight_messages 1000): a message waiting there costs its bytes, a
+// blocked handler a goroutine as well. (With in-order delivery the
 // handler would block paho's reader instead: no PINGRESP would be read, and
 // after the keepalive and ping timeout, about 40 s of a stalled store, paho
 // would drop the connection and the broker would send the whole window
@@ -319,6 +336,13 @@ type Ingest struct {
 	subOnce    sync.Once
 	closeOnce  sync.Once
 	closeErr   error
+
+	// waiting are the messages delivered while the queue was full, oldest
+	// first, that feedWaiting has not queued yet; wake tells it there are
+	// some.
+	waitMu  sync.Mutex
+	waiting []paho.Message
+	wake    chan struct{}
 
 	received, stored, acked, quarantined, storeErrors, queueWaits atomic.Uint64
 	// byReason counts the quarantined messages by reason; its keys are
@@ -373,6 +397,7 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 	}
 	in.client = paho.NewClient(opts)
 	go in.run()
+	go in.feedWaiting()
 
 	fail := func(err error) (*Ingest, error) {
 		in.client.Disconnect(0)
@@ -457,6 +482,7 @@ func newIngest(cfg Config, sink Sink) (*Ingest, context.CancelFunc) {
 		storeCtx:    storeCtx,
 		cancelStore: cancel,
 		subscribed:  make(chan error, 1),
+		wake:        make(chan struct{}, 1),
 		byReason:    make(map[Reason]*atomic.Uint64, len(Reasons)),
 	}
 	in.parallel = 1
@@ -560,9 +586,52 @@ func (in *Ingest) SetStations(stations map[string]sensors.Station) {
 	in.stations.Store(&m)
 }
 
-// handle is paho's message handler (see Ingest).
+// handle is paho's message handler (see Ingest): it queues the message,
+// or puts it on the waiting list when the queue is full or messages wait
+// already, or, when the list is full too, waits for room in the queue.
 func (in *Ingest) handle(_ paho.Client, m paho.Message) {
+	in.waitMu.Lock()
+	if len(in.waiting) > 0 || len(in.queue) == cap(in.queue) {
+		if len(in.waiting) < in.cfg.MaxWaiting {
+			in.waiting = append(in.waiting, m)
+			in.waitMu.Unlock()
+			select {
+			case in.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+	in.waitMu.Unlock()
 	in.Submit(m.Topic(), m.Payload(), m.Duplicate(), m.Ack)
+}
+
+// feedWaiting moves the waiting messages to the queue, oldest first, until
+// Close; what still waits then is not acknowledged and stays with the
+// broker.
+func (in *Ingest) feedWaiting() {
+	for {
+		select {
+		case <-in.wake:
+		case <-in.closing:
+			return
+		}
+		for {
+			in.waitMu.Lock()
+			if len(in.waiting) == 0 {
+				in.waiting = nil // let the emptied array go
+				in.waitMu.Unlock()
+				break
+			}
+			m := in.waiting[0]
+			in.waiting[0] = nil
+			in.waiting = in.waiting[1:]
+			in.waitMu.Unlock()
+			if !in.Submit(m.Topic(), m.Payload(), m.Duplicate(), m.Ack) {
+				return
+			}
+		}
+	}
 }
 
 // Submit takes one message received on topic: it parses it, queues its
@@ -835,14 +904,22 @@ type Stats struct {
 	StoreErrors uint64
 	// QueueWaits counts the messages that found the queue full and waited.
 	QueueWaits uint64
-	// Queued is the number of messages in the queue now.
-	Queued int
+	// Queued is the number of messages in the queue now, and Waiting the
+	// number on the waiting list behind it.
+	Queued, Waiting int
 	// Connected reports whether the client is connected now.
 	Connected bool
 	// Held is the number of silent peers' sessions this server holds now,
 	// and Takeovers counts the times it took one (Config.Takeover).
 	Held      int
 	Takeovers uint64
+}
+
+// waitingLen is the length of the waiting list.
+func (in *Ingest) waitingLen() int {
+	in.waitMu.Lock()
+	defer in.waitMu.Unlock()
+	return len(in.waiting)
 }
 
 // Stats returns the ingest's counters.
@@ -856,6 +933,7 @@ func (in *Ingest) Stats() Stats {
 		StoreErrors: in.storeErrors.Load(),
 		QueueWaits:  in.queueWaits.Load(),
 		Queued:      len(in.queue),
+		Waiting:     in.waitingLen(),
 		Connected:   in.client == nil || in.client.IsConnectionOpen(),
 	}
 	for r, c := range in.byReason {

@@ -426,6 +426,9 @@ func (m *metrics) sensors(mon *monitoring.Service, in func() ingest.Stats) {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(get(in())) }))
 		}
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baoshui_ingest_waiting",
+			Help: "MQTT messages received that wait, past the ingest's queue, for the store."},
+			func() float64 { return float64(in().Waiting) }))
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoshui_ingest_takeovers_total",
 			Help: "Times this server took over the broker session of a silent peer of its shared subscription."},
 			func() float64 { return float64(in().Takeovers) }))
