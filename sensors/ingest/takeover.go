@@ -45,6 +45,9 @@ const (
 	// takeoverEvery is how often a server looks again at its peers, over
 	// and above each presence it receives.
 	takeoverEvery = 2 * time.Second
+	// takeoverSettle is how long a server that starts listens to the
+	// presences before it takes anything.
+	takeoverSettle = 500 * time.Millisecond
 	// takeoverBackoffMin and takeoverBackoffMax bound the wait before a
 	// server takes a peer's session again after it lost it (the peer came
 	// back before its presence said so, or the connection dropped); the
@@ -232,16 +235,24 @@ func (tk *takeover) onPresence(_ paho.Client, m paho.Message) {
 // stop is closed.
 func (tk *takeover) loop() {
 	defer close(tk.done)
+	// The retained presences arrive one by one after the subscription: a
+	// server that judged before it knew every peer online would take
+	// sessions that are another's, and hand them back at once.
+	select {
+	case <-tk.stop:
+		return
+	case <-time.After(takeoverSettle):
+	}
 	t := time.NewTicker(takeoverEvery)
 	defer t.Stop()
 	for {
+		tk.reconcile(time.Now())
 		select {
 		case <-tk.stop:
 			return
 		case <-tk.wake:
 		case <-t.C:
 		}
-		tk.reconcile(time.Now())
 	}
 }
 
