@@ -889,7 +889,8 @@ func (in *Ingest) Close() error {
 // Stats are counters of an ingest since it started.
 type Stats struct {
 	// Received counts the messages delivered by the broker, redeliveries
-	// included.
+	// included, that were parsed: a message on the waiting list counts
+	// once it leaves it.
 	Received uint64
 	// Stored counts the readings the sink took (duplicates included: the
 	// sink tells no difference to the ingest).
