@@ -15,8 +15,13 @@ import (
 const colMonitoringLog = "monlog"
 
 // colMonitoringCheckpoints holds checkpoints of the monitoring log: the
-// alert state of every station after event n, under n's number.
-const colMonitoringCheckpoints = "monckpt"
+// alert state of every station after event n, under n's number; a
+// checkpoint too large for one document keeps its further parts in
+// colMonitoringCheckpointParts, under "{n}/{part}".
+const (
+	colMonitoringCheckpoints     = "monckpt"
+	colMonitoringCheckpointParts = "monckptparts"
+)
 
 // numberedDoc is an opaque body stored under a number.
 type numberedDoc struct {
@@ -29,9 +34,14 @@ type numberedDoc struct {
 // insertNumbered stores body under number n in col; one already stored
 // gives an error wrapping ErrDuplicate. what names the document in errors.
 func (s *Store) insertNumbered(ctx context.Context, col, what string, n int64, body []byte) error {
-	d := numberedDoc{ID: seqClaimID(n), N: n, At: time.Now().UTC().Truncate(time.Millisecond), Body: body}
+	return s.insertNamed(ctx, col, what, seqClaimID(n), n, body)
+}
+
+// insertNamed is insertNumbered under the _id id.
+func (s *Store) insertNamed(ctx context.Context, col, what, id string, n int64, body []byte) error {
+	d := numberedDoc{ID: id, N: n, At: time.Now().UTC().Truncate(time.Millisecond), Body: body}
 	if err := s.insertMany(ctx, col, []any{d})[0]; err != nil {
-		return fmt.Errorf("store: insert %s %d: %w", what, n, err)
+		return fmt.Errorf("store: insert %s %s: %w", what, id, err)
 	}
 	return nil
 }
@@ -39,12 +49,20 @@ func (s *Store) insertNumbered(ctx context.Context, col, what string, n int64, b
 // getNumbered loads the body stored under number n in col; ErrNotFound
 // when there is none.
 func (s *Store) getNumbered(ctx context.Context, col, what string, n int64) ([]byte, error) {
+	return s.getNamed(ctx, col, what, seqClaimID(n))
+}
+
+// getNamed is getNumbered by the _id id.
+func (s *Store) getNamed(ctx context.Context, col, what, id string) ([]byte, error) {
 	var d numberedDoc
-	if err := s.findByID(ctx, col, seqClaimID(n), &d); err != nil {
-		return nil, fmt.Errorf("store: get %s %d: %w", what, n, err)
+	if err := s.findByID(ctx, col, id, &d); err != nil {
+		return nil, fmt.Errorf("store: get %s %s: %w", what, id, err)
 	}
 	return d.Body, nil
 }
+
+// checkpointPartID is the _id of part of the checkpoint after event n.
+func checkpointPartID(n int64, part int) string { return fmt.Sprintf("%s/%d", seqClaimID(n), part) }
 
 // InsertMonitoringEvent stores event n of the monitoring log. An event with
 // that number already stored (another instance took it first) gives an
@@ -87,11 +105,33 @@ func (s *Store) GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, e
 	return s.getNumbered(ctx, colMonitoringCheckpoints, "monitoring checkpoint", n)
 }
 
-// DeleteMonitoringCheckpoint removes the checkpoint after event n, by its
-// _id; removing one that is not stored is no error.
+// InsertMonitoringCheckpointPart stores part (1 and up) of the checkpoint
+// after event n, written before the checkpoint itself; one already stored
+// gives an error wrapping ErrDuplicate.
+func (s *Store) InsertMonitoringCheckpointPart(ctx context.Context, n int64, part int, body []byte) error {
+	return s.insertNamed(ctx, colMonitoringCheckpointParts, "monitoring checkpoint part", checkpointPartID(n, part), n, body)
+}
+
+// GetMonitoringCheckpointPart loads part of the checkpoint after event n;
+// ErrNotFound when it is not stored.
+func (s *Store) GetMonitoringCheckpointPart(ctx context.Context, n int64, part int) ([]byte, error) {
+	return s.getNamed(ctx, colMonitoringCheckpointParts, "monitoring checkpoint part", checkpointPartID(n, part))
+}
+
+// DeleteMonitoringCheckpoint removes the checkpoint after event n, then
+// its parts from 1 up to the first one missing, each by its _id; removing
+// one that is not stored is no error.
 func (s *Store) DeleteMonitoringCheckpoint(ctx context.Context, n int64) error {
 	if _, err := s.db.Collection(colMonitoringCheckpoints).DeleteOne(ctx, bson.D{{Key: "_id", Value: seqClaimID(n)}}); err != nil {
 		return fmt.Errorf("store: delete monitoring checkpoint %d: %w", n, err)
 	}
-	return nil
+	for part := 1; ; part++ {
+		res, err := s.db.Collection(colMonitoringCheckpointParts).DeleteOne(ctx, bson.D{{Key: "_id", Value: checkpointPartID(n, part)}})
+		if err != nil {
+			return fmt.Errorf("store: delete monitoring checkpoint %d part %d: %w", n, part, err)
+		}
+		if res.DeletedCount == 0 {
+			return nil
+		}
+	}
 }

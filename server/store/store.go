@@ -286,7 +286,8 @@ const (
 var allCollections = []string{colRecords, colAudit, colUnits, colUsers, colDevices, colSessions, colMeta, colZones,
 	colSyncLedger, colTrackChunks, colBlobParts, colFSFiles, colFSChunks,
 	colStations, colStationCredentials, colReadings, colSensorQuarantine, colAlertEvents,
-	colCases, colCaseNumbers, CustodyItems, Campaigns, Operations, colSeqLog, colSeqBodies}
+	colCases, colCaseNumbers, CustodyItems, Campaigns, Operations, colSeqLog, colSeqBodies,
+	colMonitoringLog, colMonitoringCheckpoints, colMonitoringCheckpointParts}
 
 // ensureIndexes creates the secondary indexes on MongoDB, where they serve
 // the report pipelines, GridFS readers and ad-hoc queries. FerretDB never

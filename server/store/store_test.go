@@ -285,7 +285,7 @@ func TestInsertManyOfDuplicatesDoesNotHang(t *testing.T) {
 func TestFindByIDUsesAnIndex(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		for _, col := range []string{"records", "audit", "sync_ledger", "track_chunks", "fs.chunks"} {
+		for _, col := range []string{"records", "audit", "sync_ledger", "track_chunks", "fs.chunks", "seqlog", "monlog", "monckpt", "monckptparts"} {
 			plan, err := s.ExplainFindByID(ctx, col)
 			if err != nil {
 				t.Fatalf("%s: %v", col, err)
