@@ -7,3 +7,11 @@ func SetCheckpointEvery(t interface{ Cleanup(func()) }, n int64) {
 	checkpointEvery = n
 	t.Cleanup(func() { checkpointEvery = prev })
 }
+
+// SetCheckpointPartBytes sets the most encoded station states in one part
+// of a checkpoint, until the test ends.
+func SetCheckpointPartBytes(t interface{ Cleanup(func()) }, n int) {
+	prev := checkpointPartBytes
+	checkpointPartBytes = n
+	t.Cleanup(func() { checkpointPartBytes = prev })
+}

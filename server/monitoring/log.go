@@ -360,19 +360,57 @@ const keepCheckpoints = 3
 type checkpoint struct {
 	N        int64                         `json:"n"`
 	Stations map[string]sensors.WatchState `json:"stations"`
+	// Parts is the number of parts the stations are split over (0 for
+	// one): this document holds the first, and part i of the others is a
+	// checkpointPart stored apart.
+	Parts int `json:"parts,omitempty"`
 }
 
+// checkpointPart is a further part of a checkpoint.
+type checkpointPart struct {
+	Stations map[string]sensors.WatchState `json:"stations"`
+}
+
+// checkpointPartBytes bounds the encoded states in one part, well below
+// the store's 16 MiB document: a station with both its alerts takes about
+// 1.5 kB, so one part holds some 2,500 of them.
+var checkpointPartBytes = 4 << 20
+
 // writeCheckpointLocked stores the alert state after event n, which must
-// be the last applied. The instance that logged event n writes it; a
-// duplicate means another one did. s.logMu must be held.
+// be the last applied: its further parts first, the checkpoint itself,
+// which names how many there are, last. The instance that logged event n
+// writes it; a duplicate means another one did. s.logMu must be held.
 func (s *Service) writeCheckpointLocked(ctx context.Context, n int64) error {
-	ck := checkpoint{N: n, Stations: map[string]sensors.WatchState{}}
+	parts := []map[string]json.RawMessage{{}}
+	size := 0
 	s.mu.RLock()
 	for id, st := range s.stations {
-		ck.Stations[id] = st.watch.State()
+		b, err := json.Marshal(st.watch.State())
+		if err != nil {
+			s.mu.RUnlock()
+			return fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
+		}
+		if size+len(b) > checkpointPartBytes && len(parts[len(parts)-1]) > 0 {
+			parts, size = append(parts, map[string]json.RawMessage{}), 0
+		}
+		parts[len(parts)-1][id] = b
+		size += len(b) + len(id) + 4
 	}
 	s.mu.RUnlock()
-	body, err := json.Marshal(ck)
+	for i := 1; i < len(parts); i++ {
+		body, err := json.Marshal(map[string]any{"stations": parts[i]})
+		if err != nil {
+			return fmt.Errorf("monitoring: checkpoint %d part %d: %w", n, i, err)
+		}
+		if err := s.store.InsertMonitoringCheckpointPart(ctx, n, i, body); err != nil && !errors.Is(err, enforcement.ErrExists) {
+			return err
+		}
+	}
+	head := map[string]any{"n": n, "stations": parts[0]}
+	if len(parts) > 1 {
+		head["parts"] = len(parts)
+	}
+	body, err := json.Marshal(head)
 	if err != nil {
 		return fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
 	}
@@ -400,10 +438,41 @@ func (s *Service) loadCheckpoint(ctx context.Context, last int64) (bool, error) 
 		if err := json.Unmarshal(body, &ck); err != nil {
 			return false, fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
 		}
+		whole, err := s.checkpointParts(ctx, &ck)
+		if err != nil {
+			return false, err
+		}
+		if !whole {
+			s.log.Warn("monitoring: a checkpoint of the log lacks a part; an older one is used", "event", n)
+			continue
+		}
 		s.applyCheckpoint(ck)
 		return true, nil
 	}
 	return false, nil
+}
+
+// checkpointParts adds the further parts of ck to its stations; it reports
+// false when one is missing (removed with its checkpoint since ck was
+// read).
+func (s *Service) checkpointParts(ctx context.Context, ck *checkpoint) (bool, error) {
+	for i := 1; i < ck.Parts; i++ {
+		body, err := s.store.GetMonitoringCheckpointPart(ctx, ck.N, i)
+		if errors.Is(err, enforcement.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		var p checkpointPart
+		if err := json.Unmarshal(body, &p); err != nil {
+			return false, fmt.Errorf("monitoring: checkpoint %d part %d: %w", ck.N, i, err)
+		}
+		for id, ws := range p.Stations {
+			ck.Stations[id] = ws
+		}
+	}
+	return true, nil
 }
 
 // applyCheckpoint sets every station's watch to its state in ck (a station

@@ -333,3 +333,69 @@ func TestOldCheckpointsAreRemoved(t *testing.T) {
 		t.Errorf("an instance started after the pruning lists %+v; the running one %+v", sb.Alerts, sa.Alerts)
 	}
 }
+
+// TestCheckpointInParts splits every checkpoint into a part a station. An
+// instance started afterwards must go on like the running one: the
+// stations' alerts, open at the newest checkpoint, are cleared by the
+// readings that follow on both, which takes the watches' states from
+// every part. A removed checkpoint takes its parts along.
+func TestCheckpointInParts(t *testing.T) {
+	monitoring.SetCheckpointEvery(t, 4)
+	monitoring.SetCheckpointPartBytes(t, 1)
+	ctx := context.Background()
+	sts := storetest.Engines(t)[0].OpenShared(t, 2)
+	clk := &clock{t: t0}
+	a := openShared(t, sts[0], clk)
+	all := stations(t)[:3]
+	for _, st := range all {
+		if _, err := a.PutStation(ctx, "admin", st, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliverRound := func(i int, tp float64) {
+		t.Helper()
+		for _, st := range all {
+			if err := deliver(ctx, a, []ingest.Reading{reading(st, t0.Add(time.Duration(i)*5*time.Minute), tp)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// 30 events; every station exceeds in the last rounds.
+	for i := 0; i < 10; i++ {
+		tp := 0.02
+		if i >= 7 {
+			tp = 0.3
+		}
+		deliverRound(i, tp)
+	}
+	last := a.Stats().Events
+	newest := last - last%4
+	for part := 1; part < len(all); part++ {
+		if _, err := sts[0].GetMonitoringCheckpointPart(ctx, newest, part); err != nil {
+			t.Errorf("part %d of the newest checkpoint %d: %v", part, newest, err)
+		}
+		if _, err := sts[0].GetMonitoringCheckpointPart(ctx, newest-12, part); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("part %d of the removed checkpoint %d: %v; want it removed too", part, newest-12, err)
+		}
+	}
+	if _, err := sts[0].GetMonitoringCheckpointPart(ctx, newest, len(all)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("part %d of checkpoint %d: %v; want none past a station a part", len(all), newest, err)
+	}
+	b := openShared(t, sts[1], clk)
+	for i := 10; i < 13; i++ {
+		deliverRound(i, 0.02)
+	}
+	if err := b.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	as, bs := a.Alerts(monitoring.AlertFilter{}), b.Alerts(monitoring.AlertFilter{})
+	cleared := 0
+	for _, al := range as {
+		if al.State == sensors.AlertCleared {
+			cleared++
+		}
+	}
+	if cleared != len(all) || !reflect.DeepEqual(as, bs) {
+		t.Errorf("an instance started from the parts lists %+v;\nthe running one %+v (want one alert a station, cleared)", bs, as)
+	}
+}

@@ -112,4 +112,9 @@ type Store interface {
 	InsertMonitoringCheckpoint(ctx context.Context, n int64, body []byte) error
 	GetMonitoringCheckpoint(ctx context.Context, n int64) ([]byte, error)
 	DeleteMonitoringCheckpoint(ctx context.Context, n int64) error
+	// InsertMonitoringCheckpointPart and GetMonitoringCheckpointPart keep
+	// the further parts (1 and up) of a checkpoint too large for one
+	// document; DeleteMonitoringCheckpoint removes them with it.
+	InsertMonitoringCheckpointPart(ctx context.Context, n int64, part int, body []byte) error
+	GetMonitoringCheckpointPart(ctx context.Context, n int64, part int) ([]byte, error)
 }
