@@ -58,3 +58,76 @@ func BenchmarkIngestBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckpoint writes a checkpoint of 20,000 stations, each with
+// an exceedance alert open, in parts of at most 4 MiB (the default) and as
+// one document (as before the parts), and reports its size and parts.
+func BenchmarkCheckpoint(b *testing.B) {
+	const n = 20_000
+	ctx := context.Background()
+	s := storetest.Engines(b)[0].OpenShared(b, 1)[0]
+	clk := &clock{t: t0.Add(24 * time.Hour)}
+	svc, err := monitoring.Open(ctx, s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Shared: true, FollowInterval: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	tmpl := stations(b)[0]
+	var batch []ingest.Reading
+	for i := range n {
+		st := tmpl
+		st.ID, st.Name = fmt.Sprintf("ck-%05d", i), fmt.Sprintf("点 %d", i)
+		if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, reading(st, t0, 0.3))
+		if len(batch) == ingest.MaxBatchSize {
+			if err := deliver(ctx, svc, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	if open := len(svc.Alerts(monitoring.AlertFilter{})); open != n {
+		b.Fatalf("%d alerts, want %d", open, n)
+	}
+	next := int64(1_000_000) // each checkpoint under a number of its own
+	for _, c := range []struct {
+		name  string
+		bytes int
+	}{{"parts of 4 MiB", 4 << 20}, {"one document", 1 << 40}} {
+		b.Run(c.name, func(b *testing.B) {
+			monitoring.SetCheckpointPartBytes(b, c.bytes)
+			var failed error
+			b.ResetTimer()
+			for range b.N {
+				next++
+				if err := svc.WriteCheckpoint(ctx, next); err != nil {
+					failed = err
+				}
+			}
+			b.StopTimer()
+			if failed != nil {
+				b.Logf("%s: %v", c.name, failed)
+				b.ReportMetric(0, "stored")
+				return
+			}
+			head, err := s.GetMonitoringCheckpoint(ctx, next)
+			if err != nil {
+				b.Fatal(err)
+			}
+			size, parts := len(head), 1
+			for ; ; parts++ {
+				p, err := s.GetMonitoringCheckpointPart(ctx, next, parts)
+				if err != nil {
+					break
+				}
+				size += len(p)
+			}
+			b.ReportMetric(1, "stored")
+			b.ReportMetric(float64(size)/(1<<20), "MiB")
+			b.ReportMetric(float64(parts), "parts")
+		})
+	}
+}
