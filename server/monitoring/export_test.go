@@ -25,3 +25,7 @@ func (s *Service) WriteCheckpoint(ctx context.Context, n int64) error {
 	defer s.logMu.Unlock()
 	return s.writeCheckpointLocked(ctx, n)
 }
+
+// WaitCheckpoint waits until the checkpoint being written, if any, is
+// stored (or failed).
+func (s *Service) WaitCheckpoint() { s.ckWG.Wait() }

@@ -106,6 +106,10 @@ type Service struct {
 	logMu  sync.Mutex
 	next   int64
 	events atomic.Int64 // next-1, for Stats
+	// ckBusy is set while a checkpoint is being written, by the goroutine
+	// ckWG counts (see checkpointLocked).
+	ckBusy atomic.Bool
+	ckWG   sync.WaitGroup
 
 	// LoadedFrom says where Open read the read models from: "scan" or
 	// "snapshot".
@@ -179,6 +183,7 @@ func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
+		s.ckWG.Wait()
 		if s.opt.SnapshotPath != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

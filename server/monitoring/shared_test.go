@@ -311,6 +311,7 @@ func TestOldCheckpointsAreRemoved(t *testing.T) {
 		if err := deliver(ctx, a, []ingest.Reading{reading(st, t0.Add(time.Duration(i)*5*time.Minute), tp)}); err != nil {
 			t.Fatal(err)
 		}
+		a.WaitCheckpoint() // or the next would be skipped while it is written
 	}
 	last := a.Stats().Events
 	if last < 20 {
@@ -358,6 +359,7 @@ func TestCheckpointInParts(t *testing.T) {
 			if err := deliver(ctx, a, []ingest.Reading{reading(st, t0.Add(time.Duration(i)*5*time.Minute), tp)}); err != nil {
 				t.Fatal(err)
 			}
+			a.WaitCheckpoint() // or the next would be skipped while it is written
 		}
 	}
 	// 30 events; every station exceeds in the last rounds.
@@ -397,5 +399,76 @@ func TestCheckpointInParts(t *testing.T) {
 	}
 	if cleared != len(all) || !reflect.DeepEqual(as, bs) {
 		t.Errorf("an instance started from the parts lists %+v;\nthe running one %+v (want one alert a station, cleared)", bs, as)
+	}
+}
+
+// slowCheckpoints is a store whose checkpoint writes wait until released.
+type slowCheckpoints struct {
+	*store.Store
+	release chan struct{}
+}
+
+func (s slowCheckpoints) InsertMonitoringCheckpoint(ctx context.Context, n int64, body []byte) error {
+	if n > 0 { // the start's checkpoint 0 is written before the ingest runs
+		<-s.release
+	}
+	return s.Store.InsertMonitoringCheckpoint(ctx, n, body)
+}
+
+// TestCheckpointDoesNotHoldTheIngest checks that readings go on being
+// applied while a checkpoint is written, and that the checkpoints due
+// meanwhile are skipped rather than queued.
+func TestCheckpointDoesNotHoldTheIngest(t *testing.T) {
+	monitoring.SetCheckpointEvery(t, 2)
+	ctx := context.Background()
+	raw := storetest.Engines(t)[0].OpenShared(t, 1)[0]
+	slow := slowCheckpoints{Store: raw, release: make(chan struct{})}
+	clk := &clock{t: t0}
+	a, err := monitoring.Open(ctx, slow, monitoring.Options{Now: clk.Now, TickInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Rules: sensors.AlertRules{ClearAfter: 2}, Shared: true, FollowInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(slow.release)
+		}
+		a.Close()
+	})
+	st := stations(t)[0]
+	if _, err := a.PutStation(ctx, "admin", st, true); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 8; i++ {
+			if err := deliver(ctx, a, []ingest.Reading{reading(st, t0.Add(time.Duration(i)*5*time.Minute), 0.02)}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the readings wait for the checkpoint being written")
+	}
+	last := a.Stats().Events
+	close(slow.release)
+	released = true
+	a.WaitCheckpoint()
+	var stored []int64
+	for n := int64(1); n <= last; n++ {
+		if _, err := raw.GetMonitoringCheckpoint(ctx, n); err == nil {
+			stored = append(stored, n)
+		}
+	}
+	if len(stored) != 1 {
+		t.Errorf("checkpoints %v stored after %d events; want only the one being written when the others were due", stored, last)
 	}
 }
