@@ -247,7 +247,10 @@ if (benchRuns > 0) {
   assert.equal(trackCount, patrols.records.filter((r) => !r.voided).length, 'one track per patrol of that day and team');
   const clock0 = await page.textContent('#track-clock');
   await page.click('#track-play');
+  // The slider shows whole steps (a thousandth of the day): the clock
+  // may move before it does.
   await page.waitForFunction((c) => document.querySelector('#track-clock').textContent !== c, clock0);
+  await page.waitForFunction(() => Number(document.querySelector('#track-time').value) > 0, null, { timeout: 10000 });
   const pos = await page.$eval('#track-time', (s) => Number(s.value));
   assert.ok(pos > 0, 'playback moves along the time axis');
   await page.click('#track-play');

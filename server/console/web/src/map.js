@@ -317,7 +317,11 @@ export function mount(el, ctx) {
   }
 
   // ---- tracks ----
-  const trackState = { patrols: [], t0: 0, t1: 0, playing: false, raf: 0, markers: [] };
+  // pos is the playback's place, 0 to 1000, kept apart from the slider:
+  // a range input rounds its value to whole steps, and a frame's advance
+  // (0.8 at 60 frames a second) rounded to a whole step was lost on
+  // displays of more than 100 frames a second.
+  const trackState = { patrols: [], t0: 0, t1: 0, playing: false, raf: 0, markers: [], pos: 0 };
   const slider = h('input#track-time', { type: 'range', min: 0, max: 1000, value: 0, disabled: true });
   const clock = h('span#track-clock');
   const playBtn = h('button#track-play', { type: 'button', disabled: true }, t('tracks.play'));
@@ -392,26 +396,28 @@ export function mount(el, ctx) {
     trackState.t0 = Math.min(...trackState.patrols.map((p) => p.times[0]));
     trackState.t1 = Math.max(...trackState.patrols.map((p) => p.times[p.times.length - 1]));
     slider.disabled = playBtn.disabled = false;
-    slider.value = 0;
+    slider.value = trackState.pos = 0;
     showTime(trackState.t0);
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [30, 30] });
   }
 
   slider.addEventListener('input', () => {
-    showTime(trackState.t0 + (Number(slider.value) / 1000) * (trackState.t1 - trackState.t0));
+    trackState.pos = Number(slider.value);
+    showTime(trackState.t0 + (trackState.pos / 1000) * (trackState.t1 - trackState.t0));
   });
   playBtn.addEventListener('click', () => {
     trackState.playing = !trackState.playing;
     playBtn.textContent = trackState.playing ? t('tracks.pause') : t('tracks.play');
     if (!trackState.playing) return;
-    if (Number(slider.value) >= 1000) slider.value = 0;
+    if (trackState.pos >= 1000) slider.value = trackState.pos = 0;
     let last = performance.now();
     // The whole day plays in about 20 seconds.
     const step = (now) => {
       if (!trackState.playing || !alive) return;
-      const v = Math.min(1000, Number(slider.value) + ((now - last) / 20000) * 1000);
+      // A frame's time may precede the click's: never step back.
+      const v = Math.min(1000, trackState.pos + (Math.max(0, now - last) / 20000) * 1000);
       last = now;
-      slider.value = v;
+      slider.value = trackState.pos = v;
       showTime(trackState.t0 + (v / 1000) * (trackState.t1 - trackState.t0));
       if (v >= 1000) {
         trackState.playing = false;
