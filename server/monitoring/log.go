@@ -343,19 +343,16 @@ var checkpointEvery int64 = 500
 const keepCheckpoints = 3
 
 // checkpoint is the alert state of every station after event N, the same
-// on every instance that applied the log up to N.
-type checkpoint struct {
-	N        int64                         `json:"n"`
-	Stations map[string]sensors.WatchState `json:"stations"`
+// on every instance that applied the log up to N: S is
+// sensors.WatchState, or its encoding while the parts are formed. A
+// further part is a checkpoint too, with Parts 0.
+type checkpoint[S any] struct {
+	N        int64        `json:"n"`
+	Stations map[string]S `json:"stations"`
 	// Parts is the number of parts the stations are split over (0 for
-	// one): this document holds the first, and part i of the others is a
-	// checkpointPart stored apart.
+	// one): this document holds the first, and part i of the others is
+	// stored apart.
 	Parts int `json:"parts,omitempty"`
-}
-
-// checkpointPart is a further part of a checkpoint.
-type checkpointPart struct {
-	Stations map[string]sensors.WatchState `json:"stations"`
 }
 
 // checkpointPartBytes bounds the encoded states in one part, well below
@@ -425,21 +422,21 @@ func (s *Service) writeCheckpointLocked(ctx context.Context, n int64) error {
 // instance that logged event n writes it; a duplicate means another one
 // did.
 func (s *Service) storeCheckpoint(ctx context.Context, n int64, states map[string]sensors.WatchState) error {
-	parts := []map[string]json.RawMessage{{}}
+	parts := []checkpoint[json.RawMessage]{{N: n, Stations: map[string]json.RawMessage{}}}
 	size := 0
 	for id, ws := range states {
 		b, err := json.Marshal(ws)
 		if err != nil {
 			return fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
 		}
-		if size+len(b) > checkpointPartBytes && len(parts[len(parts)-1]) > 0 {
-			parts, size = append(parts, map[string]json.RawMessage{}), 0
+		if size+len(b) > checkpointPartBytes && len(parts[len(parts)-1].Stations) > 0 {
+			parts, size = append(parts, checkpoint[json.RawMessage]{N: n, Stations: map[string]json.RawMessage{}}), 0
 		}
-		parts[len(parts)-1][id] = b
+		parts[len(parts)-1].Stations[id] = b
 		size += len(b) + len(id) + 4
 	}
 	for i := 1; i < len(parts); i++ {
-		body, err := json.Marshal(map[string]any{"stations": parts[i]})
+		body, err := json.Marshal(parts[i])
 		if err != nil {
 			return fmt.Errorf("monitoring: checkpoint %d part %d: %w", n, i, err)
 		}
@@ -447,11 +444,10 @@ func (s *Service) storeCheckpoint(ctx context.Context, n int64, states map[strin
 			return err
 		}
 	}
-	head := map[string]any{"n": n, "stations": parts[0]}
 	if len(parts) > 1 {
-		head["parts"] = len(parts)
+		parts[0].Parts = len(parts)
 	}
-	body, err := json.Marshal(head)
+	body, err := json.Marshal(parts[0])
 	if err != nil {
 		return fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
 	}
@@ -475,7 +471,7 @@ func (s *Service) loadCheckpoint(ctx context.Context, last int64) (bool, error) 
 		if err != nil {
 			return false, err
 		}
-		var ck checkpoint
+		var ck checkpoint[sensors.WatchState]
 		if err := json.Unmarshal(body, &ck); err != nil {
 			return false, fmt.Errorf("monitoring: checkpoint %d: %w", n, err)
 		}
@@ -496,7 +492,7 @@ func (s *Service) loadCheckpoint(ctx context.Context, last int64) (bool, error) 
 // checkpointParts adds the further parts of ck to its stations; it reports
 // false when one is missing (removed with its checkpoint since ck was
 // read).
-func (s *Service) checkpointParts(ctx context.Context, ck *checkpoint) (bool, error) {
+func (s *Service) checkpointParts(ctx context.Context, ck *checkpoint[sensors.WatchState]) (bool, error) {
 	for i := 1; i < ck.Parts; i++ {
 		body, err := s.store.GetMonitoringCheckpointPart(ctx, ck.N, i)
 		if errors.Is(err, enforcement.ErrNotFound) {
@@ -505,7 +501,7 @@ func (s *Service) checkpointParts(ctx context.Context, ck *checkpoint) (bool, er
 		if err != nil {
 			return false, err
 		}
-		var p checkpointPart
+		var p checkpoint[sensors.WatchState]
 		if err := json.Unmarshal(body, &p); err != nil {
 			return false, fmt.Errorf("monitoring: checkpoint %d part %d: %w", ck.N, i, err)
 		}
@@ -519,7 +515,7 @@ func (s *Service) checkpointParts(ctx context.Context, ck *checkpoint) (bool, er
 // applyCheckpoint sets every station's watch to its state in ck (a station
 // registered since starts afresh) and the next event of the log to the one
 // after it.
-func (s *Service) applyCheckpoint(ck checkpoint) {
+func (s *Service) applyCheckpoint(ck checkpoint[sensors.WatchState]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, st := range s.stations {
