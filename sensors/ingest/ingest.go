@@ -365,25 +365,10 @@ func Start(ctx context.Context, cfg Config, sink Sink) (*Ingest, error) {
 		return nil, errors.New("ingest.Start: a Sink is required")
 	}
 	in, cancel := newIngest(cfg, sink)
-	opts := paho.NewClientOptions().
-		AddBroker(cfg.BrokerURL).
-		SetClientID(cfg.ClientID).
-		SetUsername(cfg.Username).
-		SetPassword(cfg.Password).
-		SetProtocolVersion(4). // MQTT 3.1.1, without paho's fallback to 3.1
-		SetCleanSession(false).
+	opts := in.sessionOptions(cfg.ClientID).
 		SetResumeSubs(true).
-		SetOrderMatters(false).
-		SetAutoAckDisabled(true).
 		SetAutoReconnect(true).
-		SetConnectRetry(false).
 		SetMaxReconnectInterval(10 * time.Second).
-		SetConnectTimeout(cfg.ConnectTimeout).
-		SetKeepAlive(30 * time.Second).
-		// The default handler is set before connecting: a persistent
-		// session's queued messages may arrive before the SUBSCRIBE of
-		// the new connection is answered.
-		SetDefaultPublishHandler(in.handle).
 		SetOnConnectHandler(in.onConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			in.log.Warn("ingest: connection to the broker lost; reconnecting", "broker", cfg.BrokerURL, "error", err)
@@ -469,6 +454,30 @@ func (in *Ingest) Publish(topic string, payload []byte, retain bool) error {
 	return nil
 }
 
+// sessionOptions are the paho options of a connection under clientID with
+// its persistent session, whose messages go to in.handle: the server's own,
+// and a silent peer's it takes over (takeover.go). The connection does not
+// retry its first attempt.
+func (in *Ingest) sessionOptions(clientID string) *paho.ClientOptions {
+	return paho.NewClientOptions().
+		AddBroker(in.cfg.BrokerURL).
+		SetClientID(clientID).
+		SetUsername(in.cfg.Username).
+		SetPassword(in.cfg.Password).
+		SetProtocolVersion(4). // MQTT 3.1.1, without paho's fallback to 3.1
+		SetCleanSession(false).
+		SetOrderMatters(false).
+		SetAutoAckDisabled(true).
+		SetConnectRetry(false).
+		SetConnectTimeout(in.cfg.ConnectTimeout).
+		SetKeepAlive(30 * time.Second).
+		// The default handler is set before connecting: a persistent
+		// session's queued messages may arrive before the SUBSCRIBE of
+		// the new connection is answered, and a taken session has no
+		// subscription of this client at all.
+		SetDefaultPublishHandler(in.handle)
+}
+
 // newIngest makes an ingest without a client; the batcher is not started.
 func newIngest(cfg Config, sink Sink) (*Ingest, context.CancelFunc) {
 	storeCtx, cancel := context.WithCancel(context.Background())
@@ -501,18 +510,7 @@ func newIngest(cfg Config, sink Sink) (*Ingest, context.CancelFunc) {
 // the broker keeps the subscription anyway; subscribing again is harmless
 // and covers a broker that lost its state.
 func (in *Ingest) onConnect(c paho.Client) {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var present bool
-		if present, err = in.subscribe(c, in.cfg.Topic, in.handle); err == nil || present {
-			break
-		}
-		// paho v1.5.1, asked to subscribe while its connection is still
-		// "connecting" with ResumeSubs set, sends the stored request itself
-		// under a token of its own and completes ours without the broker's
-		// answer (Result() lacks the filter): ask again.
-		time.Sleep(100 * time.Millisecond)
-	}
+	err := in.subscribe(c, in.cfg.Topic, in.handle)
 	if err == nil && in.tk != nil {
 		err = in.announce(c)
 	}
@@ -532,21 +530,31 @@ func (in *Ingest) announce(c paho.Client) error {
 	if err := tok.Error(); err != nil {
 		return fmt.Errorf("publish presence: %w", err)
 	}
+	return in.subscribe(c, presenceFilter, in.tk.onPresence)
+}
+
+// subscribe subscribes to filter at QoS 1, asking up to three times while
+// the broker's answer for the filter does not come back: paho v1.5.1,
+// asked to subscribe while its connection is still "connecting" with
+// ResumeSubs set, sends the stored request itself under a token of its own
+// and completes ours without the broker's answer (Result() lacks the
+// filter).
+func (in *Ingest) subscribe(c paho.Client, filter string, h paho.MessageHandler) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		var present bool
-		if present, err = in.subscribe(c, presenceFilter, in.tk.onPresence); err == nil || present {
+		if present, err = in.subscribeOnce(c, filter, h); err == nil || present {
 			break
 		}
-		time.Sleep(100 * time.Millisecond) // as in onConnect
+		time.Sleep(100 * time.Millisecond)
 	}
 	return err
 }
 
-// subscribe subscribes to filter once and reports whether the broker's
+// subscribeOnce subscribes to filter once and reports whether the broker's
 // answer for the filter came back (present) and, if so, whether it granted
 // QoS 1.
-func (in *Ingest) subscribe(c paho.Client, filter string, h paho.MessageHandler) (present bool, err error) {
+func (in *Ingest) subscribeOnce(c paho.Client, filter string, h paho.MessageHandler) (present bool, err error) {
 	tok := c.Subscribe(filter, QoS, h)
 	if !tok.WaitTimeout(in.cfg.ConnectTimeout) {
 		return false, fmt.Errorf("subscribe to %s: no answer in %v", filter, in.cfg.ConnectTimeout)

@@ -158,7 +158,7 @@ type takeover struct {
 	peers map[string]bool // client id → online, of the peers of cfg.Topic
 
 	held    map[string]*heldSession
-	backoff map[string]*retry
+	backoff map[string]*pause
 	// empty are the peers found without a session on the broker: nothing
 	// to take until their presence changes.
 	empty map[string]bool
@@ -173,15 +173,15 @@ type heldSession struct {
 	lost   chan struct{} // closed when the connection drops
 }
 
-// retry is the backoff of one peer.
-type retry struct {
-	wait time.Duration
-	at   time.Time
+// pause is the backoff of one peer: no new attempt before until.
+type pause struct {
+	wait  time.Duration
+	until time.Time
 }
 
 func newTakeover(in *Ingest) *takeover {
 	return &takeover{in: in, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		peers: map[string]bool{}, held: map[string]*heldSession{}, backoff: map[string]*retry{}, empty: map[string]bool{}}
+		peers: map[string]bool{}, held: map[string]*heldSession{}, backoff: map[string]*pause{}, empty: map[string]bool{}}
 }
 
 // poke makes the loop look at the peers now.
@@ -280,14 +280,8 @@ func (tk *takeover) reconcile(now time.Time) {
 				tk.in.log.Info("ingest: a silent peer is back and has its session again", "peer", id)
 				continue
 			}
-			b := tk.backoff[id]
-			if b == nil {
-				b = &retry{wait: takeoverBackoffMin / 2}
-				tk.backoff[id] = b
-			}
-			b.wait = min(2*b.wait, takeoverBackoffMax)
-			b.at = now.Add(b.wait)
-			tk.in.log.Info("ingest: lost the session of a silent peer (it is back but has not said so yet, or the connection dropped)", "peer", id, "retry_in", b.wait)
+			tk.in.log.Info("ingest: lost the session of a silent peer (it is back but has not said so yet, or the connection dropped)",
+				"peer", id, "retry_in", tk.backOff(id, now))
 			continue
 		default:
 		}
@@ -302,7 +296,7 @@ func (tk *takeover) reconcile(now time.Time) {
 			if tk.held[id] != nil || tk.empty[id] {
 				continue
 			}
-			if b := tk.backoff[id]; b != nil && now.Before(b.at) {
+			if p := tk.backoff[id]; p != nil && now.Before(p.until) {
 				continue
 			}
 			tk.take(id)
@@ -316,20 +310,8 @@ func (tk *takeover) take(peer string) {
 	cfg := tk.in.cfg
 	h := &heldSession{lost: make(chan struct{})}
 	var lostOnce sync.Once
-	opts := paho.NewClientOptions().
-		AddBroker(cfg.BrokerURL).
-		SetClientID(peer).
-		SetUsername(cfg.Username).
-		SetPassword(cfg.Password).
-		SetProtocolVersion(4).
-		SetCleanSession(false).
-		SetOrderMatters(false).
-		SetAutoAckDisabled(true).
+	opts := tk.in.sessionOptions(peer).
 		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetConnectTimeout(cfg.ConnectTimeout).
-		SetKeepAlive(30 * time.Second).
-		SetDefaultPublishHandler(tk.in.handle).
 		SetConnectionLostHandler(func(paho.Client, error) {
 			lostOnce.Do(func() { close(h.lost) })
 			tk.poke()
@@ -339,14 +321,8 @@ func (tk *takeover) take(peer string) {
 	tok := c.Connect()
 	failed := func(err error) {
 		c.Disconnect(0)
-		b := tk.backoff[peer]
-		if b == nil {
-			b = &retry{wait: takeoverBackoffMin / 2}
-			tk.backoff[peer] = b
-		}
-		b.wait = min(2*b.wait, takeoverBackoffMax)
-		b.at = time.Now().Add(b.wait)
-		tk.in.log.Warn("ingest: could not take over the session of a silent peer", "peer", peer, "retry_in", b.wait, "error", err)
+		tk.in.log.Warn("ingest: could not take over the session of a silent peer", "peer", peer,
+			"retry_in", tk.backOff(peer, time.Now()), "error", err)
 	}
 	if !tok.WaitTimeout(cfg.ConnectTimeout) {
 		failed(errNoAnswer)
@@ -370,6 +346,19 @@ func (tk *takeover) take(peer string) {
 	tk.held[peer] = h
 	tk.takeovers.Add(1)
 	tk.in.log.Warn("ingest: took over the session of a silent peer", "peer", peer)
+}
+
+// backOff doubles the wait before peer's session is taken again, from
+// takeoverBackoffMin up to takeoverBackoffMax, and returns it.
+func (tk *takeover) backOff(peer string, now time.Time) time.Duration {
+	p := tk.backoff[peer]
+	if p == nil {
+		p = &pause{wait: takeoverBackoffMin / 2}
+		tk.backoff[peer] = p
+	}
+	p.wait = min(2*p.wait, takeoverBackoffMax)
+	p.until = now.Add(p.wait)
+	return p.wait
 }
 
 // releaseAll lets go of every session held; the loop must have stopped.
