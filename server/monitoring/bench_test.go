@@ -9,8 +9,24 @@ import (
 
 	"github.com/baoshui/baoshui/sensors/ingest"
 	"github.com/baoshui/baoshui/server/monitoring"
+	"github.com/baoshui/baoshui/server/store"
 	"github.com/baoshui/baoshui/server/store/storetest"
 )
+
+// openBench opens a service on a fresh store of the first engine, a day
+// after t0, the log shared or not; it is closed at the end of the
+// benchmark.
+func openBench(b *testing.B, shared bool) (*store.Store, *monitoring.Service) {
+	s := storetest.Engines(b)[0].OpenShared(b, 1)[0]
+	clk := &clock{t: t0.Add(24 * time.Hour)}
+	svc, err := monitoring.Open(context.Background(), s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour,
+		Logger: slog.New(slog.DiscardHandler), Shared: shared, FollowInterval: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(svc.Close)
+	return s, svc
+}
 
 // BenchmarkIngestBatch stores and applies batches of readings of 100
 // stations as the ingest does (StoreReadings, then Apply), alone and with
@@ -25,14 +41,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 		for _, shared := range []bool{false, true} {
 			b.Run(fmt.Sprintf("batch=%d/shared=%v", size, shared), func(b *testing.B) {
 				ctx := context.Background()
-				s := storetest.Engines(b)[0].OpenShared(b, 1)[0]
-				clk := &clock{t: t0.Add(24 * time.Hour)}
-				svc, err := monitoring.Open(ctx, s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour,
-					Logger: slog.New(slog.DiscardHandler), Shared: shared, FollowInterval: time.Hour})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer svc.Close()
+				_, svc := openBench(b, shared)
 				all := stations(b)
 				for _, st := range all {
 					if _, err := svc.PutStation(ctx, "admin", st, true); err != nil {
@@ -65,14 +74,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 func BenchmarkCheckpoint(b *testing.B) {
 	const n = 20_000
 	ctx := context.Background()
-	s := storetest.Engines(b)[0].OpenShared(b, 1)[0]
-	clk := &clock{t: t0.Add(24 * time.Hour)}
-	svc, err := monitoring.Open(ctx, s, monitoring.Options{Now: clk.Now, TickInterval: time.Hour,
-		Logger: slog.New(slog.DiscardHandler), Shared: true, FollowInterval: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer svc.Close()
+	s, svc := openBench(b, true)
 	tmpl := stations(b)[0]
 	var batch []ingest.Reading
 	for i := range n {
